@@ -1,0 +1,3 @@
+"""Sparse coding (Batch-OMP) and dictionary learning (K-SVD)."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Ensembles of skreg neural networks (bagging)."""
+
+__all__ = []

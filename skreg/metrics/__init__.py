@@ -1,0 +1,3 @@
+"""Robustness metrics (accuracy under adversarial attack)."""
+
+__all__ = []

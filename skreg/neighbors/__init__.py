@@ -1,0 +1,3 @@
+"""Nearest neighbours under tangent distance."""
+
+__all__ = []

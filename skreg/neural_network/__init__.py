@@ -1,0 +1,3 @@
+"""One numba MLP engine and the regularised classifiers built on it."""
+
+__all__ = []

@@ -1,0 +1,66 @@
+"""How the generic test modules build and configure every discovered estimator.
+
+``tests/test_common.py`` (scikit-learn's estimator checks) and
+``tests/test_contracts.py`` (skreg's own promises) run over
+:func:`skreg.utils.all_estimators`, so a new estimator is tested as soon as
+its subpackage exports it.  This module only says how to make each one
+small and fast, and lists the few deviations scikit-learn itself accepts.
+
+* ``FAST_PARAMS``: constructor arguments (by class name) that keep the
+  checks fast, and required arguments (e.g. ``dictionary``).  A class with a
+  required argument and no entry fails loudly, as it should.
+* ``VARIANTS``: further configurations of a class that must pass the checks
+  too (e.g. a deterministic solver), by class name.
+* ``CHECK_ADAPTERS``: by class name, ``adapt(estimator, check) -> estimator``
+  for estimators whose shape is fixed at construction (``SparseCoder``).
+* ``expected_failed_checks``: only checks that scikit-learn marks
+  expected-to-fail for its own twin estimator, each with that reason.
+"""
+
+import numpy as np
+
+from skreg.utils import all_estimators
+
+#: Width of the contract-test data; a perfect square so image estimators
+#: see 4x4 images.
+CONTRACT_N_FEATURES = 16
+
+FAST_PARAMS: dict[str, dict] = {}
+
+VARIANTS: dict[str, list[dict]] = {}
+
+CHECK_ADAPTERS: dict = {}
+
+#: By class name, ``reasons(estimator) -> {check_name: reason}``.
+EXPECTED_FAILED: dict = {}
+
+
+def make_instances():
+    """One instance per discovered estimator and per registered variant."""
+    instances = []
+    for name, cls in all_estimators():
+        base = FAST_PARAMS.get(name, {})
+        instances.append(cls(**base))
+        for variant in VARIANTS.get(name, []):
+            instances.append(cls(**{**base, **variant}))
+    return instances
+
+
+def expected_failed_checks(estimator):
+    """Checks expected to fail for ``estimator``, with scikit-learn's reason.
+
+    Only a check that scikit-learn itself marks expected-to-fail for the
+    twin estimator may appear here (see
+    ``sklearn/utils/_test_common/instance_generator.py``).
+    """
+    reasons = EXPECTED_FAILED.get(type(estimator).__name__)
+    return dict(reasons(estimator)) if reasons is not None else {}
+
+
+def contract_data(n_samples=60, n_features=CONTRACT_N_FEATURES, seed=0):
+    """Small 3-class data in [0, 1] for the contract tests."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0.2, 0.8, size=(3, n_features))
+    y = np.arange(n_samples) % 3
+    X = centers[y] + 0.1 * rng.standard_normal((n_samples, n_features))
+    return np.clip(X, 0.0, 1.0), y
