@@ -37,6 +37,9 @@ def _preset(options, func=None, **overrides):
     if overrides.get("fastmath") is True:  # pragma: no cover - developer guard
         raise ValueError("fastmath=True hides NaN/inf; use SAFE_FASTMATH")
     kwargs = {**options, **overrides}
+    if isinstance(kwargs.get("fastmath"), frozenset):
+        # numba accepts bool, dict or set -- not frozenset
+        kwargs["fastmath"] = set(kwargs["fastmath"])
     if func is None:
         return lambda f: numba.njit(**kwargs)(f)
     return numba.njit(**kwargs)(func)
