@@ -1,3 +1,5 @@
 """Sparse coding (Batch-OMP) and dictionary learning (K-SVD)."""
 
-__all__ = []
+from ._sparse_coder import SparseCoder, sparse_encode
+
+__all__ = ["SparseCoder", "sparse_encode"]
