@@ -217,3 +217,74 @@ def omp_gram(gram, out, xnorm2, k_max, tol, use_tol, eps, mask_arr, n_blocks):
         _omp_block(gram, out, xnorm2, start, stop, k_max, tol, use_tol, eps,
                    mask_arr, n_active, status)
     return n_active, status
+
+
+@jit
+def ksvd_update(R, code, D):
+    """One K-SVD sweep over the atoms, in place (Aharon, Elad, Bruckstein 2006).
+
+    For each atom ``j`` in turn, with ``omega`` the signals whose code uses it
+    (any non-zero coefficient, negative ones included), the residual without
+    the atom ``E = R[omega] + code[omega, j] d_j^T`` is replaced by its best
+    rank-1 approximation ``s u v^T``: ``d_j <- v``, ``code[omega, j] <- s u``,
+    ``R[omega] <- E - s u v^T``.  The sign of ``v`` is chosen so that
+    ``v . d_j(old) >= 0``.  Atoms are updated sequentially (each update sees
+    the previous ones), as in the paper.
+
+    Parameters
+    ----------
+    R : ndarray of shape (n_samples, n_features)
+        Residual ``X - code @ D`` on entry, updated residual on exit.
+    code : ndarray of shape (n_samples, n_atoms)
+    D : ndarray of shape (n_atoms, n_features), unit-norm rows
+
+    Returns
+    -------
+    n_used : ndarray of shape (n_atoms,), int64
+        Number of signals using each atom (0: unused, to be replaced).
+    """
+    n, m = code.shape
+    f = D.shape[1]
+    # column index of the sparse codes (CSC), built in one row-major pass
+    n_used = np.zeros(m, dtype=np.int64)
+    for i in range(n):
+        for j in range(m):
+            if code[i, j] != 0:
+                n_used[j] += 1
+    ptr = np.zeros(m + 1, dtype=np.int64)
+    for j in range(m):
+        ptr[j + 1] = ptr[j] + n_used[j]
+    rows = np.empty(ptr[m], dtype=np.int64)
+    fill = ptr[:m].copy()
+    for i in range(n):
+        for j in range(m):
+            if code[i, j] != 0:
+                rows[fill[j]] = i
+                fill[j] += 1
+
+    for j in range(m):
+        start = ptr[j]
+        p = n_used[j]
+        if p == 0:
+            continue
+        E = np.empty((p, f), dtype=D.dtype)
+        for a in range(p):
+            i = rows[start + a]
+            c = code[i, j]
+            for t in range(f):
+                E[a, t] = R[i, t] + c * D[j, t]
+        U, S, Vt = np.linalg.svd(E, full_matrices=False)
+        dot = 0.0
+        for t in range(f):
+            dot += float(Vt[0, t]) * float(D[j, t])
+        sign = -1.0 if dot < 0 else 1.0
+        s0 = sign * float(S[0])
+        for t in range(f):
+            D[j, t] = sign * Vt[0, t]
+        for a in range(p):
+            i = rows[start + a]
+            c = s0 * float(U[a, 0])
+            code[i, j] = c
+            for t in range(f):
+                R[i, t] = E[a, t] - c * D[j, t]
+    return n_used
