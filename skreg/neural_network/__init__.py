@@ -1,3 +1,5 @@
 """One numba MLP engine and the regularised classifiers built on it."""
 
-__all__ = []
+from ._mlp import MLPClassifier
+
+__all__ = ["MLPClassifier"]

@@ -1,0 +1,764 @@
+"""BaseMLPClassifier: the one training loop every skreg neural classifier uses.
+
+How a thin estimator configures the engine
+------------------------------------------
+1. Subclass :class:`BaseMLPClassifier`, write ``__init__`` with your own
+   parameters (call ``super().__init__(**engine_params)``), and extend
+   ``_parameter_constraints = {**BaseMLPClassifier._parameter_constraints,
+   "my_param": [...]}``.
+2. Override ``_engine_config(self)``: call ``super()._engine_config()`` (an
+   :class:`~skreg.neural_network._engine.EngineConfig` with every shared
+   option filled in from ``self``) and switch on your options, e.g.
+   ``cfg.dropout = "bernoulli"; cfg.keep_hidden = 1 - self.hidden_dropout``.
+3. Optionally override ``_validate_engine_params(self)`` (extra checks
+   at fit time) and ``_init_random_state(self, rs)`` (draw extra seeds at
+   the first fit) and the inference methods (``predict_proba``).
+
+Never copy the epoch loop: ``_fit`` owns minibatching, solvers, early
+stopping, ``verbose``, ``warm_start``, ``partial_fit``, the loss curve and
+the non-finite guard.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+
+from ..utils._sklearn_compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+from . import _kernels as K
+from ._engine import EngineConfig, Layout, Workspace, glorot_init, inference_options
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_PREDICT_CHUNK = 1024
+
+
+def _nonfinite_error(where):
+    return ValueError(
+        f"The training loss became non-finite (inf or NaN) during {where}; the "
+        "model would predict NaN. Reduce learning_rate_init (or the regularizer "
+        "strengths), or scale the input features."
+    )
+
+
+class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
+    """Base class of skreg's MLP classifiers (not for direct use).
+
+    Holds every engine parameter shared by skreg's neural classifiers and
+    the training loop; subclasses only choose engine options (see the module
+    docstring).  Names, defaults and fitted attributes follow
+    :class:`sklearn.neural_network.MLPClassifier`.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
+                             Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "activation_penalty": [StrOptions({"l1", "student_t", "kl"}), None],
+        "activation_penalty_alpha": [Interval(Real, 0, None, closed="left")],
+        "student_t_gamma": [Interval(Real, 0, None, closed="neither")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "tie_to": "no_validation",
+        "tie_alpha": [Interval(Real, 0, None, closed="left")],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        activation_penalty=None,
+        activation_penalty_alpha=1e-3,
+        student_t_gamma=1.0,
+        sparsity_target=0.05,
+        tie_to=None,
+        tie_alpha=1e-2,
+        max_norm=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.activation_penalty = activation_penalty
+        self.activation_penalty_alpha = activation_penalty_alpha
+        self.student_t_gamma = student_t_gamma
+        self.sparsity_target = sparsity_target
+        self.tie_to = tie_to
+        self.tie_alpha = tie_alpha
+        self.max_norm = max_norm
+
+    # ------------------------------------------------------------------ hooks
+    def _engine_config(self):
+        """The engine options of this estimator (override to add your own)."""
+        return EngineConfig(
+            activation=self.activation,
+            solver=self.solver,
+            alpha=float(self.alpha),
+            momentum=float(self.momentum),
+            nesterovs_momentum=bool(self.nesterovs_momentum),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            activation_penalty=self.activation_penalty,
+            activation_penalty_alpha=float(self.activation_penalty_alpha),
+            student_t_gamma=float(self.student_t_gamma),
+            sparsity_target=float(self.sparsity_target),
+            tie_alpha=float(self.tie_alpha),
+            max_norm=None if self.max_norm is None else float(self.max_norm),
+        )
+
+    def _validate_engine_params(self):
+        """Extra fit-time checks of a subclass (default: none)."""
+
+    def _init_random_state(self, rs):
+        """Draw extra seeds at the first fit (default: none, so the plain
+        network consumes ``random_state`` exactly as scikit-learn does)."""
+
+    # ------------------------------------------------------------- utilities
+    def _hidden_sizes(self):
+        h = self.hidden_layer_sizes
+        if not hasattr(h, "__iter__"):
+            h = [h]
+        h = [int(v) for v in h]
+        if any(v <= 0 for v in h):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {h}.")
+        return h
+
+    def _out_kind(self):
+        return 0 if self.out_activation_ == "logistic" else 1
+
+    def _layout(self):
+        return Layout.from_coefs(self.coefs_)
+
+    def _model_dtype(self):
+        return self.coefs_[0].dtype
+
+    def _pack(self):
+        layout = self._layout()
+        return layout, layout.pack(self.coefs_, self.intercepts_, self._model_dtype())
+
+    def _resolve_tie_ref(self, layout, dtype):
+        ref = self.tie_to
+        if ref is None:
+            return None
+        if isinstance(ref, BaseEstimator):
+            if not hasattr(ref, "coefs_"):
+                raise ValueError(
+                    "tie_to is an unfitted estimator: fit it first, or pass "
+                    "(coefs, intercepts). Note that clone() (GridSearchCV, "
+                    "cross_val_score) returns unfitted copies of estimator-valued "
+                    "parameters; pass (ref.coefs_, ref.intercepts_) there."
+                )
+            coefs, intercepts = ref.coefs_, ref.intercepts_
+        elif isinstance(ref, tuple | list) and len(ref) == 2:
+            coefs, intercepts = ref
+        else:
+            raise TypeError(
+                "tie_to must be a fitted MLP (skreg or scikit-learn) or a pair "
+                f"(coefs, intercepts); got {type(ref).__name__}."
+            )
+        coefs = [np.asarray(c) for c in coefs]
+        intercepts = [np.asarray(b).ravel() for b in intercepts]
+        want_c, want_b = layout.shapes()
+        got_c = [c.shape for c in coefs]
+        got_b = [b.shape for b in intercepts]
+        if got_c != want_c or got_b != want_b:
+            raise ValueError(
+                "tie_to has another architecture: its layer shapes are "
+                f"{got_c} / {got_b}, this network's are {want_c} / {want_b}."
+            )
+        ref = layout.pack(coefs, intercepts, dtype)
+        if not np.isfinite(ref).all():
+            raise ValueError("tie_to weights contain NaN or inf.")
+        return ref
+
+    def _encode_y(self, y, classes, incremental):
+        """Class indices (0..n_classes-1) of ``y`` w.r.t. ``classes_``."""
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        if not np.all(self.classes_[idx] == y):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {np.unique(y)}."
+            )
+        return idx.astype(np.int64)
+
+    # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights; each sample's loss is weighted and minibatch
+            losses are normalised by the batch's weight sum (as scikit-learn).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit; required on the first.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        first = not hasattr(self, "classes_")
+        if first:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+            self._pf_classes = np.unique(np.asarray(classes))
+        elif classes is not None:
+            if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                raise ValueError(
+                    f"`classes={np.unique(classes)}` is not the same as on the "
+                    f"first call to partial_fit, was {self.classes_}."
+                )
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _fit(self, X, y, sample_weight, incremental):
+        hidden = self._hidden_sizes()
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32),
+                             reset=first_pass)
+        check_classification_targets(y)
+        X = np.ascontiguousarray(X)
+        dtype = X.dtype
+        n_samples, n_features = X.shape
+
+        # ---- labels
+        if first_pass:
+            if incremental:
+                classes = getattr(self, "_pf_classes", None)
+                if classes is None:
+                    raise ValueError(
+                        "classes must be passed on the first call to partial_fit."
+                    )
+            else:
+                classes = np.unique(y)
+            if len(classes) < 2:
+                raise ValueError(
+                    "The classifier needs samples of at least 2 classes in the data,"
+                    f" but the data contains only one class: {classes[0]!r}."
+                )
+            self.classes_ = classes
+        elif self.warm_start and not incremental:
+            if set(np.unique(y)) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in "
+                    f"the previous call to fit. Previously got {self.classes_}, `y` "
+                    f"has {np.unique(y)}"
+                )
+        y_idx = self._encode_y(y, self.classes_, incremental)
+        n_classes = len(self.classes_)
+        n_outputs = 1 if n_classes == 2 else n_classes
+
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sw = np.ascontiguousarray(sample_weight, dtype=np.float64)
+        else:
+            sw = np.ones(n_samples, dtype=np.float64)
+
+        cfg = self._engine_config()
+        self._validate_engine_params()
+        if self.solver == "lbfgs" and cfg.stochastic_regularizer:
+            raise ValueError(
+                "solver='lbfgs' needs a deterministic objective; dropout is "
+                "stochastic. Use solver='adam' or 'sgd', or set the dropout rates "
+                "to 0."
+            )
+        units = [n_features] + hidden + [n_outputs]
+        rs = check_random_state(self.random_state)
+
+        if first_pass:
+            self.n_iter_ = 0
+            self.t_ = 0
+            self.n_outputs_ = n_outputs
+            self.n_layers_ = len(units)
+            self.out_activation_ = "logistic" if n_outputs == 1 else "softmax"
+            self.coefs_, self.intercepts_ = glorot_init(units, self.activation, rs, dtype)
+            self._step = 0
+            self._init_random_state(rs)
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self.loss_curve_ = []
+                self._no_improvement_count = 0
+                if self.early_stopping:
+                    self.validation_scores_ = []
+                    self.best_validation_score_ = -np.inf
+                    self.best_loss_ = None
+                else:
+                    self.best_loss_ = np.inf
+                    self.validation_scores_ = None
+                    self.best_validation_score_ = None
+        else:
+            want = [tuple(c.shape) for c in self.coefs_]
+            got = list(zip(units[:-1], units[1:]))
+            if want != got:
+                raise ValueError(
+                    f"warm_start/partial_fit with layer shapes {got} that differ from "
+                    f"the fitted ones {want}; use warm_start=False to refit."
+                )
+            if self._model_dtype() != dtype:
+                self.coefs_ = [c.astype(dtype) for c in self.coefs_]
+                self.intercepts_ = [b.astype(dtype) for b in self.intercepts_]
+
+        layout = Layout(units)
+        theta = layout.pack(self.coefs_, self.intercepts_, dtype)
+        cfg.tie_ref = self._resolve_tie_ref(layout, dtype)
+        iopts, fopts = cfg.to_arrays(0 if n_outputs == 1 else 1, dtype)
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            theta = self._fit_stochastic(X, y_idx, sw, layout, theta, cfg, iopts, fopts,
+                                         rs, incremental)
+        else:
+            theta = self._fit_lbfgs(X, y_idx, sw, layout, theta, cfg, iopts, fopts)
+
+        if not np.isfinite(theta).all():
+            raise _nonfinite_error("fit")
+        self.coefs_, self.intercepts_ = layout.unpack(theta)
+        return self
+
+    def _fit_lbfgs(self, X, y_idx, sw, layout, theta, cfg, iopts, fopts):
+        dtype = theta.dtype
+        n = X.shape[0]
+        ws = Workspace(layout, n, dtype, None, need_pre=cfg.activation_penalty == "kl")
+        ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)
+        idx = np.arange(n, dtype=np.int64)
+        th = np.empty_like(theta)
+        grad = np.empty_like(theta)
+        args = layout.kernel_args()
+
+        def fun(x):
+            th[:] = x
+            loss = K.loss_grad_full(th, grad, ref, *args, layout.n_coef, X, y_idx, sw,
+                                    idx, *ws.arrays(), iopts, fopts, 0, 0)
+            if not np.isfinite(loss):
+                raise _nonfinite_error("L-BFGS")
+            return loss, grad.astype(np.float64)
+
+        options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
+        res = scipy.optimize.minimize(fun, theta.astype(np.float64), method="L-BFGS-B",
+                                      jac=True, options=options)
+        n_iter = int(res.nit)
+        if res.status != 0 and n_iter >= self.max_iter:
+            warnings.warn(
+                "lbfgs failed to converge after %d iteration(s) (status=%d): %s.\n"
+                "Increase the number of iterations to improve the convergence "
+                "(max_iter=%d)." % (n_iter, res.status, res.message, self.max_iter),
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif res.status != 0:
+            warnings.warn(
+                f"lbfgs stopped (status={res.status}): {res.message}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.n_iter_ = n_iter
+        self.loss_ = float(res.fun)
+        return res.x.astype(dtype)
+
+    def _fit_stochastic(self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs,
+                        incremental):
+        dtype = theta.dtype
+        if not incremental or not hasattr(self, "_opt_m"):
+            self._opt_m = np.zeros_like(theta)
+            self._opt_v = np.zeros_like(theta) if self.solver == "adam" else np.zeros(1, dtype)
+            self._opt_t = 0
+            self._learning_rate = float(self.learning_rate_init)
+        elif self._opt_m.shape != theta.shape or self._opt_m.dtype != dtype:
+            self._opt_m = self._opt_m.astype(dtype)
+            self._opt_v = self._opt_v.astype(dtype)
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            stratify = y_idx
+            idx_all = np.arange(X.shape[0])
+            idx_train, idx_val = train_test_split(
+                idx_all, random_state=rs, test_size=self.validation_fraction,
+                stratify=stratify)
+            if idx_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            X_val = np.ascontiguousarray(X[idx_val])
+            y_val = y_idx[idx_val]
+            sw_val = sw[idx_val]
+            X_tr = np.ascontiguousarray(X[idx_train])
+            y_tr = np.ascontiguousarray(y_idx[idx_train])
+            sw_tr = np.ascontiguousarray(sw[idx_train])
+        else:
+            X_tr, y_tr, sw_tr = X, y_idx, sw
+
+        n = X_tr.shape[0]
+        if self.batch_size == "auto":
+            bs = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is "
+                    "going to be clipped",
+                    stacklevel=3,
+                )
+            bs = int(np.clip(self.batch_size, 1, n))
+
+        ws = Workspace(layout, bs, dtype, cfg.dropout,
+                       need_pre=cfg.activation_penalty == "kl")
+        wsa = ws.arrays()
+        ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)
+        grad = np.zeros_like(theta)
+        args = layout.kernel_args()
+        seed = int(getattr(self, "_dropout_seed", 0))
+        sample_idx = np.arange(n, dtype=np.int64)
+        best_theta = theta.copy() if early_stopping else None
+        start = time.perf_counter()
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = _shuffle_like_sklearn(sample_idx, rs)
+                status, acc, self._step, self._opt_t = K.run_epoch(
+                    X_tr, y_tr, sw_tr, sample_idx, theta, grad, self._opt_m, self._opt_v,
+                    ref, *args, layout.n_coef, *wsa, bs, iopts, fopts, seed, self._step,
+                    self._opt_t, self._learning_rate)
+                if status != K.STATUS_OK:
+                    raise _nonfinite_error(f"epoch {self.n_iter_ + 1}")
+                self.n_iter_ += 1
+                self.loss_ = float(acc / n)
+                self.t_ += n
+                self.loss_curve_.append(self.loss_)
+
+                if early_stopping:
+                    proba = _predict_proba_theta(X_val, theta, layout, self.activation,
+                                                 self._out_kind_from(iopts), dtype)
+                    pred = _proba_to_index(proba)
+                    score = float(accuracy_score(y_val, pred, sample_weight=sw_val))
+                    self.validation_scores_.append(score)
+                    if score < self.best_validation_score_ + self.tol:
+                        self._no_improvement_count += 1
+                    else:
+                        self._no_improvement_count = 0
+                    if score > self.best_validation_score_:
+                        self.best_validation_score_ = score
+                        best_theta[:] = theta
+                else:
+                    if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                        self._no_improvement_count += 1
+                    else:
+                        self._no_improvement_count = 0
+                    if self.loss_curve_[-1] < self.best_loss_:
+                        self.best_loss_ = self.loss_curve_[-1]
+                if self.verbose:
+                    val = (f", validation score = {self.validation_scores_[-1]:.6f}"
+                           if early_stopping else "")
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}{val}, "
+                          f"elapsed = {time.perf_counter() - start:.2f}s")
+
+                if self.learning_rate == "invscaling" and self.solver == "sgd":
+                    self._learning_rate = (float(self.learning_rate_init)
+                                           / (self.t_ + 1) ** self.power_t)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = ("Validation score did not improve more than tol=%f for %d"
+                               " consecutive epochs." % (self.tol, self.n_iter_no_change))
+                    else:
+                        msg = ("Training loss did not improve more than tol=%f for %d "
+                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                    if self._trigger_stopping(msg):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                        "optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+        if early_stopping:
+            theta = best_theta
+        return theta
+
+    def _trigger_stopping(self, msg):
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if self._learning_rate <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._learning_rate /= 5.0
+        if self.verbose:
+            print(msg + " Setting learning rate to %f" % self._learning_rate)
+        return False
+
+    @staticmethod
+    def _out_kind_from(iopts):
+        return int(iopts[K.I_OUT])
+
+    # -------------------------------------------------------------- predict
+    def _validate_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return np.ascontiguousarray(X, dtype=self._model_dtype())
+
+    def _proba_weight_scaling(self, X):
+        """Deterministic pass (no dropout: 'weight scaling' inference)."""
+        layout, theta = self._pack()
+        return _predict_proba_theta(X, theta, layout, self.activation, self._out_kind(),
+                                    theta.dtype)
+
+    def _to_two_columns(self, p):
+        if p.shape[1] == 1:
+            return np.hstack([1 - p, p])
+        return p
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
+        X = self._validate_X(X)
+        return self._to_two_columns(self._proba_weight_scaling(X))
+
+    def predict_log_proba(self, X):
+        """Log of the probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
+        p = self.predict_proba(X)
+        return np.log(p, out=p)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The predicted classes.
+        """
+        p = self.predict_proba(X)
+        return self.classes_[_proba_to_index(p)]
+
+    def input_gradient(self, X, y):
+        """Gradient of each sample's log loss with respect to its input.
+
+        The loss is the unweighted, unregularised cross-entropy of the
+        deterministic network (no dropout): row ``i`` is
+        ``d/dx_i [-log p(y_i | x_i)]``.  Used by adversarial attacks
+        (:mod:`skreg.metrics`) and tangent methods.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,)
+            True labels (values from ``classes_``).
+
+        Returns
+        -------
+        grad : ndarray of shape (n_samples, n_features)
+            Gradient of the per-sample loss w.r.t. the input.
+        """
+        X = self._validate_X(X)
+        y = np.asarray(y)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[0]} samples but y has {y.shape[0]}."
+            )
+        y_idx = self._encode_y(y, self.classes_, False)
+        layout, theta = self._pack()
+        dtype = theta.dtype
+        bs = max(1, min(_PREDICT_CHUNK, X.shape[0]))
+        iopts, fopts = inference_options(self.activation, self._out_kind(), dtype)
+        tot = int(layout.uoff[-1])
+        H = np.empty(bs * tot, dtype=dtype)
+        D = np.empty(bs * tot, dtype=dtype)
+        out = np.empty(X.shape, dtype=dtype)
+        K.input_gradient_chunks(X, y_idx, theta, *layout.kernel_args(), H, D, bs, iopts,
+                                fopts, out)
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _shuffle_like_sklearn(idx, rs):
+    """``sklearn.utils.shuffle(idx, random_state=rs)`` without its overhead."""
+    perm = rs.permutation(idx.shape[0])  # what sklearn's resample draws
+    return np.ascontiguousarray(idx[perm])
+
+
+def _proba_to_index(p):
+    if p.shape[1] == 1:
+        return (p[:, 0] > 0.5).astype(np.int64)
+    return np.argmax(p, axis=1)
+
+
+def _predict_proba_theta(X, theta, layout, activation, out_kind, dtype, mc=None,
+                         seed=0):
+    """Probabilities of every row of ``X`` (C-contiguous, model dtype).
+
+    ``mc=(keep_input, keep_hidden, n_samples)`` samples dropout masks and
+    returns ``(n_samples, n, n_out)``.
+    """
+    n = X.shape[0]
+    bs = max(1, min(_PREDICT_CHUNK, n))
+    tot = int(layout.uoff[-1])
+    H = np.empty(bs * tot, dtype=dtype)
+    n_out = int(layout.units[-1])
+    if mc is None:
+        iopts, fopts = inference_options(activation, out_kind, dtype)
+        out = np.empty((n, n_out), dtype=dtype)
+        K.predict_proba_chunks(X, theta, *layout.kernel_args(), H, bs, iopts, fopts, 0, 0,
+                               out)
+        return out
+    keep_in, keep_hid, n_samples = mc
+    iopts, fopts = inference_options(activation, out_kind, dtype, keep_in, keep_hid,
+                                     mc=True)
+    out = np.empty((n_samples, n, n_out), dtype=dtype)
+    K.predict_proba_mc(X, theta, *layout.kernel_args(), H, bs, iopts, fopts, seed, out)
+    return out

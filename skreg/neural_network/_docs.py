@@ -1,0 +1,157 @@
+"""Shared numpydoc fragments of the neural classifiers' docstrings."""
+
+ENGINE_PARAMS = """\
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units of the ith hidden layer.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation function of the hidden layers.
+
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        'adam' and 'sgd' (momentum, Nesterov) run whole epochs in one numba
+        kernel; 'lbfgs' is scipy's L-BFGS-B on the full batch with the loss
+        and gradient from the same kernels (deterministic objectives only).
+
+    alpha : float, default=0.0001
+        L2 penalty, as scikit-learn: ``0.5 * alpha * ||W||^2 / batch_weight``
+        is added to each minibatch's loss (intercepts are not penalised).
+
+    batch_size : int or 'auto', default='auto'
+        Minibatch size of the stochastic solvers; 'auto' is
+        ``min(200, n_samples)``.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of 'sgd' (as scikit-learn).
+
+    learning_rate_init : float, default=0.001
+        Initial step size of 'sgd' and 'adam'.
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations (lbfgs).
+
+    shuffle : bool, default=True
+        Shuffle the samples at every epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the early-stopping split, the
+        shuffling and (when used) the dropout streams.  The plain network
+        draws exactly as scikit-learn's MLPClassifier does.
+
+    tol : float, default=1e-4
+        Tolerance of the stopping criterion.
+
+    verbose : bool, default=False
+        Print one line per epoch: loss, validation score, elapsed time.
+
+    warm_start : bool, default=False
+        Reuse the previous solution as initialisation.
+
+    momentum : float, default=0.9
+        Momentum of 'sgd'.
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum ('sgd').
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop
+        when its accuracy stops improving; the best weights are restored.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+
+    beta_1 : float, default=0.9
+        Adam's first-moment decay.
+
+    beta_2 : float, default=0.999
+        Adam's second-moment decay.
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of 'lbfgs'.
+
+    activation_penalty : {'l1', 'student_t', 'kl'} or None, default=None
+        Sparsity penalty on the hidden activations ``h`` (not on the
+        weights), added to each minibatch's loss times
+        ``activation_penalty_alpha``: 'l1' is ``mean_i sum_j |h_ij|``,
+        'student_t' is ``mean_i sum_j log(1 + gamma h_ij^2)``, 'kl' is
+        ``sum_j KL(rho || rho_hat_j)`` with ``rho_hat_j`` the minibatch mean
+        firing rate of unit j.  The firing rate is ``h`` for logistic units,
+        ``(1 + h) / 2`` for tanh units and ``sigmoid(z)`` of the
+        pre-activation ``z`` for relu and identity units (a smooth "how
+        often is it on" that also reaches dead relu units).
+
+    activation_penalty_alpha : float, default=1e-3
+        Strength of ``activation_penalty``.
+
+    student_t_gamma : float, default=1.0
+        ``gamma`` of the Student-t penalty.
+
+    sparsity_target : float, default=0.05
+        Target mean firing rate ``rho`` of the KL penalty, in (0, 1).
+
+    tie_to : estimator, (coefs, intercepts) or None, default=None
+        Reference network of the same architecture (a fitted skreg or
+        scikit-learn MLP, or a pair of lists like ``coefs_`` and
+        ``intercepts_``).  Adds ``tie_alpha * ||theta - theta_ref||^2`` over
+        all weights and intercepts to each minibatch's loss (parameter
+        tying, SPEC section 1).  ``clone`` (hence GridSearchCV) resets
+        estimator-valued parameters, so pass the pair there.
+
+    tie_alpha : float, default=1e-2
+        Strength of the tying penalty.
+"""
+
+ATTRIBUTES = """\
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    loss_ : float
+        The current loss (data loss plus every penalty).
+
+    best_loss_ : float or None
+        Minimum training loss (None with early stopping).
+
+    loss_curve_ : list of shape (n_iter_,)
+        Loss of every epoch (stochastic solvers).
+
+    validation_scores_ : list of shape (n_iter_,) or None
+        Validation accuracy of every epoch (early stopping only).
+
+    best_validation_score_ : float or None
+        Best validation accuracy (early stopping only).
+
+    t_ : int
+        Number of training samples seen.
+
+    coefs_ : list of shape (n_layers - 1,)
+        ``coefs_[i]`` is the weight matrix of layer i, shape (n_in, n_out).
+
+    intercepts_ : list of shape (n_layers - 1,)
+        ``intercepts_[i]`` is the bias vector of layer i + 1.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (string column names only).
+
+    n_iter_ : int
+        Number of epochs (or lbfgs iterations) run.
+
+    n_layers_ : int
+        Number of layers (input and output included).
+
+    n_outputs_ : int
+        Number of output units (1 for binary problems, as scikit-learn).
+
+    out_activation_ : str
+        'logistic' (binary) or 'softmax'.
+"""

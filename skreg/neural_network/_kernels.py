@@ -1,0 +1,966 @@
+"""Numba kernels of skreg's multilayer-perceptron engine.
+
+Everything numeric about training and inference lives here; the estimators
+(``_base.py``) only validate, configure and book-keep.
+
+Flat parameter buffer ("theta")
+-------------------------------
+All parameters of a network with layer widths ``units = [n_0, ..., n_L]``
+live in one contiguous 1-D array, in scikit-learn's ``_pack`` order: first
+every weight matrix ``W_l`` of shape ``(n_l, n_{l+1})`` (row-major, at
+``w_off[l]``), then every intercept ``b_l`` (at ``b_off[l]``).  The weights
+form the prefix ``theta[:n_coef]`` (so L2 is "the prefix"), and the flat
+vector is exactly what scipy's L-BFGS sees.  Per-layer views are
+``theta[w_off[l]:w_off[l] + n_l*n_{l+1}].reshape(n_l, n_{l+1})``: no copy.
+The gradient buffer and the optimizer moments share the layout.
+
+Workspaces
+----------
+Per-layer activations of one minibatch are views into flat buffers, at row
+offset ``bs_max * uoff[l]`` with ``uoff[l] = n_0 + ... + n_{l-1}``:
+
+* ``H``  : activations ``h_l`` (``l = 0``: the gathered input rows; hidden
+  layers: after the nonlinearity, before dropout; ``l = L``: probabilities);
+* ``HT`` : dropout-masked (inverted-scaled) copies fed to the next layer;
+* ``S``  : the mask scales (0 or 1/keep) so backward reuses them;
+* ``Z``  : pre-activations (only kept for the KL penalty of relu units);
+* ``D``  : deltas (gradient of the batch objective w.r.t. each layer's
+  pre-activation; ``D[0]`` is the gradient w.r.t. the input);
+* ``V``, ``DV`` : fast dropout's variances and their deltas.
+
+Options
+-------
+Two small arrays configure every kernel: ``iopts`` (int64) and ``fopts``
+(float64), indexed by the ``I_*`` / ``F_*`` constants below.  Adding a
+regularizer means adding an index and a branch, never a new training loop.
+
+Randomness
+----------
+Dropout masks come from a counter-based hash (splitmix64) of
+``(seed, step, sample index, unit index)``; one 64-bit hash gives four
+16-bit uniforms.  No global RNG state, so results are bit-identical across
+threads and ``n_jobs``.
+"""
+
+import math
+
+import numpy as np
+
+from ..utils._numba import jit
+
+# --- option indices (keep in sync with _engine.py) ---------------------------
+I_ACT = 0  # hidden activation code
+I_OUT = 1  # output: 0 logistic (binary), 1 softmax
+I_SOLVER = 2  # 0 sgd, 1 adam
+I_NESTEROV = 3
+I_PENALTY = 4  # 0 none, 1 l1, 2 student_t, 3 kl
+I_DROPOUT = 5  # 0 none, 1 bernoulli, 2 fast
+I_TIE = 6
+I_MAXNORM = 7
+I_ADVERSARIAL = 8  # reserved: input-perturbation hook (issue 5)
+I_TANGENT = 9  # reserved: tangent-propagation hook (issue 7)
+N_IOPTS = 16
+
+F_ALPHA = 0
+F_MOMENTUM = 1
+F_BETA1 = 2
+F_BETA2 = 3
+F_EPSILON = 4
+F_PEN_ALPHA = 5
+F_STUDENT_GAMMA = 6
+F_SPARSITY_TARGET = 7
+F_TIE_ALPHA = 8
+F_MAX_NORM = 9
+F_KEEP_INPUT = 10
+F_KEEP_HIDDEN = 11
+F_LOG_EPS = 12  # probability clip of the log loss (dtype eps, as sklearn)
+# 13..31 reserved for adversarial (epsilon, weight, clip) and tangent options
+N_FOPTS = 32
+
+ACT_IDENTITY = 0
+ACT_LOGISTIC = 1
+ACT_TANH = 2
+ACT_RELU = 3
+
+PEN_NONE = 0
+PEN_L1 = 1
+PEN_STUDENT_T = 2
+PEN_KL = 3
+
+DROP_NONE = 0
+DROP_BERNOULLI = 1
+DROP_FAST = 2
+
+STATUS_OK = 0
+STATUS_NONFINITE = 1
+
+_KL_CLIP = 1e-6
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_SQRT_2 = math.sqrt(2.0)
+# Wang & Manning (2013): sigmoid(x)**2 ~= sigmoid(a (x + b))
+_WM_A = 4.0 - 2.0 * math.sqrt(2.0)
+_WM_B = -math.log(math.sqrt(2.0) + 1.0)
+_PI_8 = math.pi / 8.0
+
+
+# --- counter-based random numbers ---------------------------------------------
+@jit
+def splitmix64(x):
+    """One splitmix64 step of a uint64 (Steele, Lea, Flood 2014)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@jit
+def _row_key(seed, step, sample):
+    """Hash key of one (seed, step, sample) triple."""
+    k = splitmix64(np.uint64(seed) ^ splitmix64(np.uint64(step)))
+    return splitmix64(k ^ np.uint64(sample))
+
+
+@jit
+def keep_threshold(keep):
+    """16-bit threshold of a keep probability and its exact inverse scale."""
+    thr = np.uint64(int(round(keep * 65536.0)))
+    if thr == np.uint64(0):
+        return thr, 0.0
+    return thr, 65536.0 / float(thr)
+
+
+@jit
+def _mask_row(h, ht, s, key, unit_base, thr, scale):
+    """Bernoulli mask of one row: ``ht = h * s`` with ``s`` in {0, scale}."""
+    r = np.uint64(0)
+    for j in range(h.shape[0]):
+        g = unit_base + j
+        lane = g & 3
+        if j == 0 or lane == 0:
+            r = splitmix64(key + np.uint64(g >> 2) * np.uint64(0xD1B54A32D192ED03))
+        bits = (r >> np.uint64(16 * lane)) & np.uint64(0xFFFF)
+        if bits < thr:
+            s[j] = scale
+            ht[j] = h[j] * scale
+        else:
+            s[j] = 0.0
+            ht[j] = 0.0
+
+
+@jit
+def _view(buf, off, rows, cols):
+    return buf[off : off + rows * cols].reshape((rows, cols))
+
+
+# --- elementwise pieces ---------------------------------------------------------
+@jit
+def _bias_activation(Hv, b, act, Zv, keep_pre):
+    rows, cols = Hv.shape
+    for r in range(rows):
+        for j in range(cols):
+            z = Hv[r, j] + b[j]
+            if keep_pre:
+                Zv[r, j] = z
+            if act == ACT_RELU:
+                Hv[r, j] = z if z > 0 else 0.0
+            elif act == ACT_TANH:
+                Hv[r, j] = np.tanh(z)
+            elif act == ACT_LOGISTIC:
+                Hv[r, j] = 1.0 / (1.0 + np.exp(-z))
+            else:
+                Hv[r, j] = z
+
+
+@jit
+def _bias_output(Pv, b, out_kind):
+    rows, cols = Pv.shape
+    for r in range(rows):
+        if out_kind == 0:
+            z = Pv[r, 0] + b[0]
+            Pv[r, 0] = 1.0 / (1.0 + np.exp(-z))
+        else:
+            zmax = -np.inf
+            for k in range(cols):
+                z = Pv[r, k] + b[k]
+                Pv[r, k] = z
+                if z > zmax:
+                    zmax = z
+            tot = 0.0
+            for k in range(cols):
+                e = np.exp(Pv[r, k] - zmax)
+                Pv[r, k] = e
+                tot += e
+            inv = 1.0 / tot
+            for k in range(cols):
+                Pv[r, k] = Pv[r, k] * inv
+
+
+@jit
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@jit
+def _firing_rate(h, z, act):
+    """Unit 'firing rate' in (0, 1) used by the KL sparsity penalty."""
+    if act == ACT_LOGISTIC:
+        return h
+    if act == ACT_TANH:
+        return 0.5 * (1.0 + h)
+    return _sigmoid(z)  # relu (z = pre-activation), identity (z = h)
+
+
+@jit
+def _penalty_forward(Hv, Zv, sw, idx, i0, act, pen, fopts, kb, sw_sum):
+    """Value of the activation penalty of one hidden layer, times sw_sum."""
+    rows, cols = Hv.shape
+    pa = fopts[F_PEN_ALPHA]
+    total = 0.0
+    if pen == PEN_L1:
+        for r in range(rows):
+            w = sw[idx[i0 + r]]
+            acc = 0.0
+            for j in range(cols):
+                acc += abs(Hv[r, j])
+            total += w * acc
+        return pa * total
+    if pen == PEN_STUDENT_T:
+        gam = fopts[F_STUDENT_GAMMA]
+        for r in range(rows):
+            w = sw[idx[i0 + r]]
+            acc = 0.0
+            for j in range(cols):
+                h = Hv[r, j]
+                acc += math.log1p(gam * h * h)
+            total += w * acc
+        return pa * total
+    # KL(rho || rho_hat_j), rho_hat_j = weighted batch mean of the firing rate
+    rho = fopts[F_SPARSITY_TARGET]
+    for j in range(cols):
+        kb[j] = 0.0
+    for r in range(rows):
+        w = sw[idx[i0 + r]]
+        for j in range(cols):
+            h = Hv[r, j]
+            z = Zv[r, j] if act == ACT_RELU else h
+            kb[j] += w * _firing_rate(h, z, act)
+    inv = 1.0 / sw_sum if sw_sum > 0 else 0.0
+    for j in range(cols):
+        q = kb[j] * inv
+        q = min(max(q, _KL_CLIP), 1.0 - _KL_CLIP)
+        kb[j] = q
+        total += rho * math.log(rho / q) + (1.0 - rho) * math.log((1.0 - rho) / (1.0 - q))
+    return pa * sw_sum * total
+
+
+@jit
+def _penalty_backward_h(Gv, Hv, sw, idx, i0, act, pen, fopts, kb):
+    """Add d(penalty * sw_sum)/dh to ``Gv`` (terms that act through h)."""
+    rows, cols = Hv.shape
+    pa = fopts[F_PEN_ALPHA]
+    if pen == PEN_L1:
+        for r in range(rows):
+            w = pa * sw[idx[i0 + r]]
+            for j in range(cols):
+                h = Hv[r, j]
+                if h > 0:
+                    Gv[r, j] += w
+                elif h < 0:
+                    Gv[r, j] -= w
+    elif pen == PEN_STUDENT_T:
+        gam = fopts[F_STUDENT_GAMMA]
+        for r in range(rows):
+            w = pa * sw[idx[i0 + r]]
+            for j in range(cols):
+                h = Hv[r, j]
+                Gv[r, j] += w * 2.0 * gam * h / (1.0 + gam * h * h)
+    elif pen == PEN_KL and (act == ACT_LOGISTIC or act == ACT_TANH):
+        rho = fopts[F_SPARSITY_TARGET]
+        dr = 1.0 if act == ACT_LOGISTIC else 0.5
+        for r in range(rows):
+            w = pa * sw[idx[i0 + r]] * dr
+            for j in range(cols):
+                q = kb[j]
+                Gv[r, j] += w * (-rho / q + (1.0 - rho) / (1.0 - q))
+
+
+@jit
+def _penalty_backward_z(Gv, Hv, Zv, sw, idx, i0, act, fopts, kb):
+    """KL term of relu/identity units, which acts through sigmoid(z)."""
+    rows, cols = Hv.shape
+    pa = fopts[F_PEN_ALPHA]
+    rho = fopts[F_SPARSITY_TARGET]
+    for r in range(rows):
+        w = pa * sw[idx[i0 + r]]
+        for j in range(cols):
+            z = Zv[r, j] if act == ACT_RELU else Hv[r, j]
+            s = _sigmoid(z)
+            q = kb[j]
+            Gv[r, j] += w * (-rho / q + (1.0 - rho) / (1.0 - q)) * s * (1.0 - s)
+
+
+@jit
+def _activation_derivative(Gv, Hv, act):
+    rows, cols = Hv.shape
+    if act == ACT_RELU:
+        for r in range(rows):
+            for j in range(cols):
+                if Hv[r, j] <= 0:
+                    Gv[r, j] = 0.0
+    elif act == ACT_TANH:
+        for r in range(rows):
+            for j in range(cols):
+                h = Hv[r, j]
+                Gv[r, j] *= 1.0 - h * h
+    elif act == ACT_LOGISTIC:
+        for r in range(rows):
+            for j in range(cols):
+                h = Hv[r, j]
+                Gv[r, j] *= h * (1.0 - h)
+
+
+# --- forward / backward of one minibatch (Bernoulli or no dropout) ------------
+@jit
+def forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H, HT, S, Z, KB,
+            bs_max, iopts, fopts, seed, step, with_penalty):
+    """Forward pass of rows ``idx[i0:i0+nb]`` of ``X``.
+
+    Returns ``(penalty_value * sw_sum, sw_sum)``; probabilities are left in
+    the last ``H`` view.
+    """
+    L = units.shape[0] - 1
+    act = iopts[I_ACT]
+    pen = iopts[I_PENALTY] if with_penalty else PEN_NONE
+    drop = iopts[I_DROPOUT] == DROP_BERNOULLI
+    thr_in, sc_in = keep_threshold(fopts[F_KEEP_INPUT])
+    thr_hid, sc_hid = keep_threshold(fopts[F_KEEP_HIDDEN])
+    drop_in = drop and fopts[F_KEEP_INPUT] < 1.0
+    drop_hid = drop and fopts[F_KEEP_HIDDEN] < 1.0
+    keep_pre = pen == PEN_KL and act == ACT_RELU
+
+    n0 = units[0]
+    H0 = _view(H, 0, nb, n0)
+    sw_sum = 0.0
+    for r in range(nb):
+        i = idx[i0 + r]
+        sw_sum += sw[i]
+        for j in range(n0):
+            H0[r, j] = X[i, j]
+    if drop_in:
+        HT0 = _view(HT, 0, nb, n0)
+        S0 = _view(S, 0, nb, n0)
+        for r in range(nb):
+            key = _row_key(seed, step, idx[i0 + r])
+            _mask_row(H0[r], HT0[r], S0[r], key, 0, thr_in, sc_in)
+
+    pen_sum = 0.0
+    for l in range(L):
+        nin = units[l]
+        nout = units[l + 1]
+        W = _view(theta, w_off[l], nin, nout)
+        b = theta[b_off[l] : b_off[l] + nout]
+        dropped = drop_in if l == 0 else drop_hid
+        if dropped:
+            Ain = _view(HT, bs_max * uoff[l], nb, nin)
+        else:
+            Ain = _view(H, bs_max * uoff[l], nb, nin)
+        Hout = _view(H, bs_max * uoff[l + 1], nb, nout)
+        np.dot(Ain, W, Hout)
+        if l < L - 1:
+            Zv = _view(Z, bs_max * uoff[l + 1], nb, nout) if keep_pre else Hout
+            _bias_activation(Hout, b, act, Zv, keep_pre)
+            if pen != PEN_NONE:
+                kb = KB[uoff[l + 1] : uoff[l + 1] + nout]
+                pen_sum += _penalty_forward(Hout, Zv, sw, idx, i0, act, pen, fopts,
+                                            kb, sw_sum)
+            if drop_hid:
+                HTl = _view(HT, bs_max * uoff[l + 1], nb, nout)
+                Sl = _view(S, bs_max * uoff[l + 1], nb, nout)
+                for r in range(nb):
+                    key = _row_key(seed, step, idx[i0 + r])
+                    _mask_row(Hout[r], HTl[r], Sl[r], key, uoff[l + 1], thr_hid, sc_hid)
+        else:
+            _bias_output(Hout, b, iopts[I_OUT])
+    return pen_sum, sw_sum
+
+
+@jit
+def output_loss_delta(P, DL, Y, sw, idx, i0, out_kind, eps):
+    """Weighted log loss sum of a batch; ``DL = (P - onehot) * sw``."""
+    nb, nout = P.shape
+    total = 0.0
+    for r in range(nb):
+        i = idx[i0 + r]
+        y = Y[i]
+        w = sw[i]
+        if out_kind == 0:
+            p = P[r, 0]
+            pc = min(max(p, eps), 1.0 - eps)
+            if y == 1:
+                loss = -math.log(pc)
+            else:
+                loss = -math.log(1.0 - pc)
+            DL[r, 0] = (p - y) * w
+        else:
+            for k in range(nout):
+                DL[r, k] = P[r, k] * w
+            DL[r, y] -= w
+            pc = min(max(P[r, y], eps), 1.0 - eps)
+            loss = -math.log(pc)
+        total += w * loss
+    return total
+
+
+@jit
+def backward(theta, grad, units, uoff, w_off, b_off, idx, i0, nb, sw, H, HT, S, Z, D,
+             KB, bs_max, iopts, fopts, with_penalty, want_wgrad, want_xgrad):
+    """Back-propagate the output deltas left in the last ``D`` view.
+
+    Writes the raw (sample-weighted, not yet divided by sw_sum) gradient of
+    every weight and intercept into ``grad`` if ``want_wgrad``; leaves the
+    gradient w.r.t. the input rows in ``D[0]`` if ``want_xgrad``.
+    """
+    L = units.shape[0] - 1
+    act = iopts[I_ACT]
+    pen = iopts[I_PENALTY] if with_penalty else PEN_NONE
+    drop = iopts[I_DROPOUT] == DROP_BERNOULLI
+    drop_in = drop and fopts[F_KEEP_INPUT] < 1.0
+    drop_hid = drop and fopts[F_KEEP_HIDDEN] < 1.0
+    for l in range(L - 1, -1, -1):
+        nin = units[l]
+        nout = units[l + 1]
+        W = _view(theta, w_off[l], nin, nout)
+        Dout = _view(D, bs_max * uoff[l + 1], nb, nout)
+        dropped = drop_in if l == 0 else drop_hid
+        if want_wgrad:
+            if dropped:
+                Ain = _view(HT, bs_max * uoff[l], nb, nin)
+            else:
+                Ain = _view(H, bs_max * uoff[l], nb, nin)
+            gW = _view(grad, w_off[l], nin, nout)
+            np.dot(Ain.T, Dout, gW)
+            gb = grad[b_off[l] : b_off[l] + nout]
+            gb[:] = 0.0
+            for r in range(nb):
+                for j in range(nout):
+                    gb[j] += Dout[r, j]
+        if l == 0 and not want_xgrad:
+            break
+        Din = _view(D, bs_max * uoff[l], nb, nin)
+        np.dot(Dout, W.T, Din)
+        if dropped:
+            Sl = _view(S, bs_max * uoff[l], nb, nin)
+            for r in range(nb):
+                for j in range(nin):
+                    Din[r, j] *= Sl[r, j]
+        if l > 0:
+            Hl = _view(H, bs_max * uoff[l], nb, nin)
+            kb = KB[uoff[l] : uoff[l] + nin]
+            if pen != PEN_NONE:
+                _penalty_backward_h(Din, Hl, sw, idx, i0, act, pen, fopts, kb)
+            _activation_derivative(Din, Hl, act)
+            if pen == PEN_KL and (act == ACT_RELU or act == ACT_IDENTITY):
+                Zl = _view(Z, bs_max * uoff[l], nb, nin) if act == ACT_RELU else Hl
+                _penalty_backward_z(Din, Hl, Zl, sw, idx, i0, act, fopts, kb)
+
+
+# --- fast dropout (Wang & Manning 2013) -----------------------------------------
+@jit
+def _phi(x):
+    return math.exp(-0.5 * x * x) / _SQRT_2PI
+
+
+@jit
+def _Phi(x):
+    return 0.5 * math.erfc(-x / _SQRT_2)
+
+
+@jit
+def _gauss_moments(mu, var, act):
+    """Mean and variance of act(z), z ~ N(mu, var), and their partials.
+
+    Returns (m, v, dm/dmu, dm/dvar, dv/dmu, dv/dvar).
+    """
+    if act == ACT_IDENTITY:
+        return mu, var, 1.0, 0.0, 0.0, 1.0
+    if act == ACT_RELU:
+        var = max(var, 1e-12)
+        sd = math.sqrt(var)
+        a = mu / sd
+        ph = _phi(a)
+        Ph = _Phi(a)
+        m = mu * Ph + sd * ph
+        e2 = (mu * mu + var) * Ph + mu * sd * ph
+        v = max(e2 - m * m, 0.0)
+        dm_dmu = Ph
+        dm_dvar = ph / (2.0 * sd)
+        de2_dmu = 2.0 * mu * Ph + 2.0 * sd * ph
+        de2_dvar = Ph
+        dv_dmu = de2_dmu - 2.0 * m * dm_dmu
+        dv_dvar = de2_dvar - 2.0 * m * dm_dvar
+        if e2 - m * m <= 0.0:
+            dv_dmu = 0.0
+            dv_dvar = 0.0
+        return m, v, dm_dmu, dm_dvar, dv_dmu, dv_dvar
+    # logistic or tanh (tanh(z) = 2 sigmoid(2z) - 1): probit approximations
+    c = 1.0
+    if act == ACT_TANH:
+        c = 2.0
+    mu_c = c * mu
+    var_c = c * c * var
+    k1 = 1.0 / math.sqrt(1.0 + _PI_8 * var_c)
+    s1 = _sigmoid(mu_c * k1)
+    dk1 = -0.5 * _PI_8 * k1 * k1 * k1
+    ds1_dmu = s1 * (1.0 - s1) * k1
+    ds1_dvar = s1 * (1.0 - s1) * mu_c * dk1
+    a2 = _WM_A * _WM_A
+    k2 = 1.0 / math.sqrt(1.0 + _PI_8 * a2 * var_c)
+    t = _WM_A * (mu_c + _WM_B) * k2
+    s2 = _sigmoid(t)
+    dk2 = -0.5 * _PI_8 * a2 * k2 * k2 * k2
+    ds2_dmu = s2 * (1.0 - s2) * _WM_A * k2
+    ds2_dvar = s2 * (1.0 - s2) * _WM_A * (mu_c + _WM_B) * dk2
+    v = s2 - s1 * s1
+    dv_dmu = ds2_dmu - 2.0 * s1 * ds1_dmu
+    dv_dvar = ds2_dvar - 2.0 * s1 * ds1_dvar
+    if v <= 0.0:
+        v = 0.0
+        dv_dmu = 0.0
+        dv_dvar = 0.0
+    if act == ACT_TANH:
+        # m = 2 s1 - 1, v = 4 var(s1); chain through mu_c = 2 mu, var_c = 4 var
+        return (2.0 * s1 - 1.0, 4.0 * v, 2.0 * ds1_dmu * 2.0, 2.0 * ds1_dvar * 4.0,
+                4.0 * dv_dmu * 2.0, 4.0 * dv_dvar * 4.0)
+    return s1, v, ds1_dmu, ds1_dvar, dv_dmu, dv_dvar
+
+
+@jit
+def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, sw,
+                          H, HT, S, Z, D, V, DV, KB, bs_max, iopts, fopts, want_wgrad):
+    """Fast dropout: expected loss under Gaussian pre-activations.
+
+    With inverted dropout on the inputs of layer l (keep probability p), a
+    unit's input ``a`` (mean m, variance s, independent of its mask) becomes
+    ``m a / p`` with mean m and variance ``q = s / p + m^2 (1 - p) / p``, so
+    the pre-activation ``z = sum_i W_ij (mask_i a_i / p) + b_j`` has mean
+    ``m W + b`` and variance ``q W^2`` (independence across units, the
+    usual fast-dropout assumption).  Hidden nonlinearities map (mean, var)
+    to (mean, var) by ``_gauss_moments``; the output loss is the
+    second-order (delta-method) expectation
+    ``E[l(z)] ~= l(mu) + 0.5 sum_k var_k p_k (1 - p_k)``.
+
+    Returns ``(data_loss_sum, 0.0, sw_sum)``; raw gradient into ``grad``.
+    Workspaces: ``H`` means, ``V`` variances, ``HT`` the q's, ``S`` the
+    partials of the moments, ``Z`` the output variances, ``D``/``DV`` the
+    mean/variance deltas.
+    """
+    L = units.shape[0] - 1
+    act = iopts[I_ACT]
+    out_kind = iopts[I_OUT]
+    eps = fopts[F_LOG_EPS]
+    p_in = fopts[F_KEEP_INPUT]
+    p_hid = fopts[F_KEEP_HIDDEN]
+    n0 = units[0]
+    H0 = _view(H, 0, nb, n0)
+    V0 = _view(V, 0, nb, n0)
+    sw_sum = 0.0
+    for r in range(nb):
+        i = idx[i0 + r]
+        sw_sum += sw[i]
+        for j in range(n0):
+            H0[r, j] = X[i, j]
+            V0[r, j] = 0.0
+    # S holds 4 partials per hidden unit: rows of width 4 * n_l (offset 4*...)
+    for l in range(L):
+        nin = units[l]
+        nout = units[l + 1]
+        p = p_in if l == 0 else p_hid
+        W = _view(theta, w_off[l], nin, nout)
+        b = theta[b_off[l] : b_off[l] + nout]
+        M = _view(H, bs_max * uoff[l], nb, nin)
+        Vin = _view(V, bs_max * uoff[l], nb, nin)
+        Q = _view(HT, bs_max * uoff[l], nb, nin)
+        for r in range(nb):
+            for j in range(nin):
+                m = M[r, j]
+                Q[r, j] = Vin[r, j] / p + m * m * (1.0 - p) / p
+        Mout = _view(H, bs_max * uoff[l + 1], nb, nout)
+        Vout = _view(V, bs_max * uoff[l + 1], nb, nout)
+        np.dot(M, W, Mout)
+        Wsq = np.empty((nin, nout), dtype=theta.dtype)
+        for a in range(nin):
+            for c in range(nout):
+                Wsq[a, c] = W[a, c] * W[a, c]
+        np.dot(Q, Wsq, Vout)
+        for r in range(nb):
+            for j in range(nout):
+                Mout[r, j] += b[j]
+        if l < L - 1:
+            P4 = _view(S, 4 * bs_max * uoff[l + 1], nb, 4 * nout)
+            for r in range(nb):
+                for j in range(nout):
+                    m, v, a1, a2, a3, a4 = _gauss_moments(Mout[r, j], Vout[r, j], act)
+                    Mout[r, j] = m
+                    Vout[r, j] = v
+                    P4[r, 4 * j] = a1
+                    P4[r, 4 * j + 1] = a2
+                    P4[r, 4 * j + 2] = a3
+                    P4[r, 4 * j + 3] = a4
+    # output layer: Mout holds logits mean, Vout their variances
+    nout = units[L]
+    Mo = _view(H, bs_max * uoff[L], nb, nout)
+    Vo = _view(V, bs_max * uoff[L], nb, nout)
+    Do = _view(D, bs_max * uoff[L], nb, nout)
+    DVo = _view(DV, bs_max * uoff[L], nb, nout)
+    total = 0.0
+    for r in range(nb):
+        i = idx[i0 + r]
+        y = Y[i]
+        w = sw[i]
+        if out_kind == 0:
+            z = Mo[r, 0]
+            pz = _sigmoid(z)
+            pc = min(max(pz, eps), 1.0 - eps)
+            base = -math.log(pc) if y == 1 else -math.log(1.0 - pc)
+            c2 = pz * (1.0 - pz)
+            total += w * (base + 0.5 * Vo[r, 0] * c2)
+            # d/dz [0.5 var p(1-p)] = 0.5 var (1 - 2p) p (1 - p)
+            Do[r, 0] = w * ((pz - y) + 0.5 * Vo[r, 0] * (1.0 - 2.0 * pz) * c2)
+            DVo[r, 0] = w * 0.5 * c2
+        else:
+            zmax = -np.inf
+            for k in range(nout):
+                if Mo[r, k] > zmax:
+                    zmax = Mo[r, k]
+            tot = 0.0
+            for k in range(nout):
+                e = math.exp(Mo[r, k] - zmax)
+                Mo[r, k] = e
+                tot += e
+            for k in range(nout):
+                Mo[r, k] = Mo[r, k] / tot
+            pc = min(max(Mo[r, y], eps), 1.0 - eps)
+            corr = 0.0
+            sacc = 0.0
+            for k in range(nout):
+                pk = Mo[r, k]
+                corr += Vo[r, k] * pk * (1.0 - pk)
+                sacc += Vo[r, k] * (1.0 - 2.0 * pk) * pk
+            total += w * (-math.log(pc) + 0.5 * corr)
+            for k in range(nout):
+                pk = Mo[r, k]
+                g = pk - (1.0 if k == y else 0.0)
+                g += 0.5 * (Vo[r, k] * (1.0 - 2.0 * pk) * pk - pk * sacc)
+                Do[r, k] = w * g
+                DVo[r, k] = w * 0.5 * pk * (1.0 - pk)
+    # backward
+    for l in range(L - 1, -1, -1):
+        nin = units[l]
+        nout = units[l + 1]
+        p = p_in if l == 0 else p_hid
+        W = _view(theta, w_off[l], nin, nout)
+        M = _view(H, bs_max * uoff[l], nb, nin)
+        Q = _view(HT, bs_max * uoff[l], nb, nin)
+        Dm = _view(D, bs_max * uoff[l + 1], nb, nout)
+        Dv = _view(DV, bs_max * uoff[l + 1], nb, nout)
+        if want_wgrad:
+            gW = _view(grad, w_off[l], nin, nout)
+            np.dot(M.T, Dm, gW)
+            tmp = np.empty((nin, nout), dtype=theta.dtype)
+            np.dot(Q.T, Dv, tmp)
+            for a in range(nin):
+                for c in range(nout):
+                    gW[a, c] += 2.0 * W[a, c] * tmp[a, c]
+            gb = grad[b_off[l] : b_off[l] + nout]
+            gb[:] = 0.0
+            for r in range(nb):
+                for j in range(nout):
+                    gb[j] += Dm[r, j]
+        if l == 0:
+            break
+        Wsq = np.empty((nin, nout), dtype=theta.dtype)
+        for a in range(nin):
+            for c in range(nout):
+                Wsq[a, c] = W[a, c] * W[a, c]
+        Dm_in = _view(D, bs_max * uoff[l], nb, nin)
+        Dv_in = _view(DV, bs_max * uoff[l], nb, nin)
+        np.dot(Dm, W.T, Dm_in)
+        np.dot(Dv, Wsq.T, Dv_in)  # = dq
+        P4 = _view(S, 4 * bs_max * uoff[l], nb, 4 * nin)
+        for r in range(nb):
+            for j in range(nin):
+                dq = Dv_in[r, j]
+                gm = Dm_in[r, j] + dq * 2.0 * M[r, j] * (1.0 - p) / p
+                gv = dq / p
+                # through the nonlinearity's moments: (m, v) = f(mu, var)
+                Dm_in[r, j] = gm * P4[r, 4 * j] + gv * P4[r, 4 * j + 2]
+                Dv_in[r, j] = gm * P4[r, 4 * j + 1] + gv * P4[r, 4 * j + 3]
+    return total, 0.0, sw_sum
+
+
+# --- one minibatch: objective pieces and raw gradient ---------------------------
+@jit
+def batch_loss_grad(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, sw,
+                    H, HT, S, Z, D, V, DV, KB, bs_max, iopts, fopts, seed, step):
+    """Raw gradient (times sw_sum) of data loss + activation penalty.
+
+    Returns ``(data_loss_sum, penalty_sum, sw_sum)``; the objective of the
+    batch is ``(data_loss_sum + penalty_sum) / sw_sum`` plus the parameter
+    penalties added by :func:`finish_gradient` / the optimizer update.
+
+    Hooks (later issues) slot in here, inside the same step:
+    * input perturbation (adversarial training): run backward with
+      ``want_xgrad`` to get ``D[0]``, build ``x_adv`` in ``H[0]``, run the
+      forward/backward again into a second gradient buffer and mix;
+    * tangent propagation: a forward-mode pass along the tangents after
+      ``forward`` and its gradient added before ``backward`` returns.
+    """
+    if iopts[I_DROPOUT] == DROP_FAST:
+        return fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx,
+                                     i0, nb, sw, H, HT, S, Z, D, V, DV, KB, bs_max,
+                                     iopts, fopts, True)
+    L = units.shape[0] - 1
+    pen_sum, sw_sum = forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H,
+                              HT, S, Z, KB, bs_max, iopts, fopts, seed, step, True)
+    P = _view(H, bs_max * uoff[L], nb, units[L])
+    DL = _view(D, bs_max * uoff[L], nb, units[L])
+    data_sum = output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
+    backward(theta, grad, units, uoff, w_off, b_off, idx, i0, nb, sw, H, HT, S, Z, D, KB,
+             bs_max, iopts, fopts, True, True, False)
+    return data_sum, pen_sum, sw_sum
+
+
+# --- parameter penalties and optimizer updates ----------------------------------
+@jit
+def finish_gradient(theta, grad, ref, n_coef, sw_sum, iopts, fopts):
+    """Turn a raw gradient into the gradient of the batch objective.
+
+    Returns the parameter-penalty part of the objective:
+    ``0.5 alpha ||W||^2 / sw_sum + tie_alpha ||theta - ref||^2``.
+    """
+    inv = 1.0 / sw_sum
+    l2 = fopts[F_ALPHA] * inv
+    tie = iopts[I_TIE] != 0
+    ta = fopts[F_TIE_ALPHA]
+    sq = 0.0
+    tsq = 0.0
+    for k in range(theta.shape[0]):
+        th = theta[k]
+        g = grad[k] * inv
+        if k < n_coef:
+            sq += th * th
+            g += l2 * th
+        if tie:
+            d = th - ref[k]
+            tsq += d * d
+            g += 2.0 * ta * d
+        grad[k] = g
+    return 0.5 * l2 * sq + ta * tsq if tie else 0.5 * l2 * sq
+
+
+@jit
+def optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts, fopts, step, lr):
+    """Finish the gradient and apply one sgd/adam step, in one pass.
+
+    ``step`` is the number of updates including this one (Adam's t).
+    sgd (scikit-learn's SGDOptimizer): ``v = momentum v - lr g``;
+    ``theta += momentum v - lr g`` (Nesterov) or ``theta += v``.
+    adam (scikit-learn's AdamOptimizer): ``m = b1 m + (1-b1) g``,
+    ``v = b2 v + (1-b2) g^2``,
+    ``theta -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps)``.
+    Returns the parameter-penalty part of the objective.
+    """
+    inv = 1.0 / sw_sum
+    l2 = fopts[F_ALPHA] * inv
+    tie = iopts[I_TIE] != 0
+    ta = fopts[F_TIE_ALPHA]
+    sq = 0.0
+    tsq = 0.0
+    n = theta.shape[0]
+    if iopts[I_SOLVER] == 1:
+        b1 = fopts[F_BETA1]
+        b2 = fopts[F_BETA2]
+        eps = fopts[F_EPSILON]
+        lr_t = lr * math.sqrt(1.0 - b2**step) / (1.0 - b1**step)
+        for k in range(n):
+            th = theta[k]
+            g = grad[k] * inv
+            if k < n_coef:
+                sq += th * th
+                g += l2 * th
+            if tie:
+                d = th - ref[k]
+                tsq += d * d
+                g += 2.0 * ta * d
+            m = b1 * m1[k] + (1.0 - b1) * g
+            v = b2 * m2[k] + (1.0 - b2) * (g * g)
+            m1[k] = m
+            m2[k] = v
+            theta[k] = th - lr_t * m / (math.sqrt(v) + eps)
+    else:
+        mom = fopts[F_MOMENTUM]
+        nest = iopts[I_NESTEROV] != 0
+        for k in range(n):
+            th = theta[k]
+            g = grad[k] * inv
+            if k < n_coef:
+                sq += th * th
+                g += l2 * th
+            if tie:
+                d = th - ref[k]
+                tsq += d * d
+                g += 2.0 * ta * d
+            vel = mom * m1[k] - lr * g
+            m1[k] = vel
+            if nest:
+                theta[k] = th + (mom * vel - lr * g)
+            else:
+                theta[k] = th + vel
+    return 0.5 * l2 * sq + ta * tsq if tie else 0.5 * l2 * sq
+
+
+@jit
+def apply_max_norm(theta, units, w_off, c):
+    """Rescale each unit's incoming weight vector (a column of W_l) to norm <= c."""
+    L = units.shape[0] - 1
+    for l in range(L):
+        nin = units[l]
+        nout = units[l + 1]
+        W = _view(theta, w_off[l], nin, nout)
+        nrm = np.zeros(nout)
+        for a in range(nin):
+            for j in range(nout):
+                nrm[j] += W[a, j] * W[a, j]
+        any_big = False
+        for j in range(nout):
+            s = math.sqrt(nrm[j])
+            if s > c:
+                nrm[j] = c / s
+                any_big = True
+            else:
+                nrm[j] = 1.0
+        if any_big:
+            for a in range(nin):
+                for j in range(nout):
+                    W[a, j] *= nrm[j]
+
+
+# --- entry points called from Python ---------------------------------------------
+@jit
+def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_off,
+              n_coef, H, HT, S, Z, D, V, DV, KB, bs_max, iopts, fopts, seed, step,
+              opt_step, lr):
+    """One epoch: every minibatch of ``order`` (gather, forward, backward,
+    penalties, optimizer update, max-norm) in one call.
+
+    Returns ``(status, sum_b batch_loss_b * n_b, step, opt_step)`` where
+    ``step`` counts minibatches ever seen (dropout stream counter) and
+    ``opt_step`` the optimizer's own counter (Adam's t).  ``status`` is
+    ``STATUS_NONFINITE`` as soon as a batch objective is not finite.
+    """
+    n = order.shape[0]
+    acc = 0.0
+    i0 = 0
+    maxnorm = iopts[I_MAXNORM] != 0
+    c = fopts[F_MAX_NORM]
+    while i0 < n:
+        nb = min(bs_max, n - i0)
+        data_sum, pen_sum, sw_sum = batch_loss_grad(
+            theta, grad, units, uoff, w_off, b_off, X, Y, order, i0, nb, sw, H, HT, S,
+            Z, D, V, DV, KB, bs_max, iopts, fopts, seed, step)
+        step += 1
+        if sw_sum > 0:
+            opt_step += 1
+            par = optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts,
+                                   fopts, opt_step, lr)
+            batch_loss = (data_sum + pen_sum) / sw_sum + par
+            if not np.isfinite(batch_loss):
+                return STATUS_NONFINITE, acc, step, opt_step
+            acc += batch_loss * nb
+            if maxnorm:
+                apply_max_norm(theta, units, w_off, c)
+        i0 += nb
+    return STATUS_OK, acc, step, opt_step
+
+
+@jit
+def loss_grad_full(theta, grad, ref, units, uoff, w_off, b_off, n_coef, X, Y, sw, idx,
+                   H, HT, S, Z, D, V, DV, KB, iopts, fopts, seed, step):
+    """Objective and gradient of the rows ``idx`` as ONE batch (L-BFGS, tests).
+
+    Same code path as a minibatch of :func:`run_epoch`; with dropout the
+    masks are those of ``(seed, step)``, so finite differences are exact.
+    """
+    nb = idx.shape[0]
+    data_sum, pen_sum, sw_sum = batch_loss_grad(
+        theta, grad, units, uoff, w_off, b_off, X, Y, idx, 0, nb, sw, H, HT, S, Z, D, V,
+        DV, KB, nb, iopts, fopts, seed, step)
+    par = finish_gradient(theta, grad, ref, n_coef, sw_sum, iopts, fopts)
+    return (data_sum + pen_sum) / sw_sum + par
+
+
+@jit
+def predict_proba_chunks(X, theta, units, uoff, w_off, b_off, H, bs_max, iopts, fopts,
+                         seed, step, out):
+    """Output probabilities ``out`` (n, n_out) of every row, ``bs_max`` rows a time.
+
+    No dropout unless ``iopts[I_DROPOUT]`` is Bernoulli (MC inference, masks
+    keyed by ``(seed, step, row)``).
+    """
+    n = X.shape[0]
+    L = units.shape[0] - 1
+    idx = np.arange(n)
+    sw = np.ones(n)
+    nout = units[L]
+    HT = np.empty_like(H)
+    S = np.empty_like(H)
+    KB = np.empty(1)
+    i0 = 0
+    while i0 < n:
+        nb = min(bs_max, n - i0)
+        forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H, HT, S, H, KB,
+                bs_max, iopts, fopts, seed, step, False)
+        P = _view(H, bs_max * uoff[L], nb, nout)
+        for r in range(nb):
+            for k in range(nout):
+                out[i0 + r, k] = P[r, k]
+        i0 += nb
+
+
+@jit
+def predict_proba_mc(X, theta, units, uoff, w_off, b_off, H, bs_max, iopts, fopts, seed,
+                     out):
+    """Per-mask probabilities ``out[s]`` for ``s < out.shape[0]`` (MC dropout)."""
+    for s in range(out.shape[0]):
+        predict_proba_chunks(X, theta, units, uoff, w_off, b_off, H, bs_max, iopts,
+                             fopts, seed, s, out[s])
+
+
+@jit
+def input_gradient_chunks(X, Y, theta, units, uoff, w_off, b_off, H, D, bs_max, iopts,
+                          fopts, out):
+    """Per-sample gradient of the (unweighted, unregularised) log loss w.r.t. x."""
+    n = X.shape[0]
+    L = units.shape[0] - 1
+    idx = np.arange(n)
+    sw = np.ones(n)
+    HT = np.empty(1, dtype=H.dtype)
+    S = np.empty(1, dtype=H.dtype)
+    KB = np.empty(1)
+    grad = np.empty(1, dtype=theta.dtype)
+    n0 = units[0]
+    i0 = 0
+    while i0 < n:
+        nb = min(bs_max, n - i0)
+        forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H, HT, S, H, KB,
+                bs_max, iopts, fopts, 0, 0, False)
+        P = _view(H, bs_max * uoff[L], nb, units[L])
+        DL = _view(D, bs_max * uoff[L], nb, units[L])
+        output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
+        backward(theta, grad, units, uoff, w_off, b_off, idx, i0, nb, sw, H, HT, S, H, D,
+                 KB, bs_max, iopts, fopts, False, False, True)
+        D0 = _view(D, 0, nb, n0)
+        for r in range(nb):
+            for j in range(n0):
+                out[i0 + r, j] = D0[r, j]
+        i0 += nb
