@@ -1,3 +1,5 @@
 """Nearest neighbours under tangent distance."""
 
-__all__ = []
+from ._tangent_distance import TangentDistanceKNN, tangent_distance
+
+__all__ = ["TangentDistanceKNN", "tangent_distance"]
