@@ -1,0 +1,207 @@
+"""K-SVD: planted-dictionary recovery, the fitted surface, degenerate and bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from skreg.decomposition import KSVD, sparse_encode
+from skreg.decomposition._kernels import ksvd_update
+
+
+def planted(seed, n_samples=1000, n_features=20, n_atoms=40, k=3, noise=0.01):
+    """Signals from a random unit-norm dictionary, k-sparse Gaussian codes."""
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n_atoms, n_features))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    C = np.zeros((n_samples, n_atoms))
+    for i in range(n_samples):
+        C[i, rng.choice(n_atoms, k, replace=False)] = rng.standard_normal(k)
+    return C @ D + noise * rng.standard_normal((n_samples, n_features)), D
+
+
+def fit_quietly(est, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X)
+
+
+def recovered(D_true, D_learned, cos=0.99):
+    return np.mean(np.abs(D_true @ D_learned.T).max(axis=1) > cos)
+
+
+def test_recovers_planted_dictionary(seed):
+    """40 planted atoms in R^20, 1000 signals, k=3, noise 0.01, max_iter=40.
+
+    Measured recovery (|cos| > 0.99) over data seeds 0-9: 0.775-0.925, mean
+    0.89 (seeds 0, 1, 2: 0.90, 0.925, 0.925).  Threshold: 85%.
+    """
+    X, D = planted(seed)
+    est = fit_quietly(KSVD(40, transform_n_nonzero_coefs=3, max_iter=40, random_state=0), X)
+    assert recovered(D, est.components_) >= 0.85
+    # measured final / initial rms error: 0.22-0.39
+    assert est.error_[-1] < 0.5 * est.error_[0]
+
+
+def test_fitted_attributes(rng):
+    X = rng.standard_normal((120, 10))
+    est = fit_quietly(KSVD(15, transform_n_nonzero_coefs=2, max_iter=6, random_state=0), X)
+    assert est.components_.shape == (15, 10)
+    np.testing.assert_allclose(np.linalg.norm(est.components_, axis=1), 1.0, rtol=1e-10)
+    assert est.error_.shape == (est.n_iter_,) and est.error_.dtype == np.float64
+    assert 1 <= est.n_iter_ <= 6
+    assert est.error_[-1] < est.error_[0]
+    assert est.n_components_ == 15 and est.n_features_in_ == 10
+    code = est.transform(X)
+    assert code.shape == (120, 15)
+    assert (code != 0).sum(axis=1).max() <= 2
+    np.testing.assert_allclose(
+        code, sparse_encode(X, est.components_, n_nonzero_coefs=2), rtol=1e-12
+    )
+    np.testing.assert_allclose(est.inverse_transform(code), code @ est.components_)
+    assert list(est.get_feature_names_out()[:2]) == ["ksvd0", "ksvd1"]
+
+
+def test_default_n_components_and_k(rng):
+    X = rng.standard_normal((50, 12))
+    est = fit_quietly(KSVD(max_iter=2, random_state=0), X)
+    assert est.components_.shape == (12, 12)
+    assert (est.transform(X) != 0).sum(axis=1).max() == 1  # int(12 / 10)
+
+
+def test_error_history_follows_the_residual(rng):
+    X, _ = planted(1, n_samples=300)
+    est = fit_quietly(KSVD(40, transform_n_nonzero_coefs=3, max_iter=5, tol=0, random_state=0), X)
+    assert est.n_iter_ == 5
+    code = est.transform(X)
+    rms = np.sqrt(np.mean((X - code @ est.components_) ** 2))
+    # a final OMP pass can only be as good as (or better than) the last sweep
+    # up to the greedy nature of OMP; it stays close to the recorded error
+    assert rms < 1.5 * est.error_[-1]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_n_jobs_and_refit_bit_identical(rng, dtype):
+    X = rng.standard_normal((200, 12)).astype(dtype)
+    params = dict(n_components=20, transform_n_nonzero_coefs=3, max_iter=4, random_state=3)
+    a = fit_quietly(KSVD(n_jobs=1, **params), X)
+    b = fit_quietly(KSVD(n_jobs=2, **params), X)
+    c = fit_quietly(KSVD(n_jobs=2, **params), X)
+    for other in (b, c):
+        np.testing.assert_array_equal(a.components_, other.components_)
+        np.testing.assert_array_equal(a.error_, other.error_)
+    assert a.components_.dtype == dtype
+    assert a.transform(X).dtype == dtype
+
+
+def test_unused_and_duplicate_atoms_are_replaced(rng):
+    X = rng.standard_normal((100, 8))
+    init = rng.standard_normal((10, 8))
+    init[5] = init[2]  # duplicate
+    init[7] = -init[1]  # duplicate up to sign
+    est = fit_quietly(
+        KSVD(10, transform_n_nonzero_coefs=2, max_iter=3, dict_init=init, random_state=0), X
+    )
+    D = est.components_
+    assert np.isfinite(D).all()
+    cos = np.abs(D @ D.T)
+    np.fill_diagonal(cos, 0)
+    assert cos.max() <= 0.99 + 1e-12
+
+
+def test_replacement_uses_the_worst_represented_signal(rng):
+    X = rng.standard_normal((30, 6))
+    D = rng.standard_normal((4, 6))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    R = X.copy()
+    R[17] *= 10  # the worst represented signal
+    n_used = np.array([3, 0, 2, 5])
+    KSVD._replace_atoms(D, X, R, n_used, rng)
+    np.testing.assert_allclose(D[1], X[17] / np.linalg.norm(X[17]))
+
+
+def test_ksvd_update_keeps_residual_consistent(rng):
+    X = rng.standard_normal((60, 7))
+    D = rng.standard_normal((9, 7))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    code = sparse_encode(X, D, n_nonzero_coefs=2)
+    code[:, 4] = 0  # atom 4 unused
+    R = X - code @ D
+    before = np.sum(R * R)
+    used = ksvd_update(R, code, D)
+    assert used[4] == 0
+    np.testing.assert_allclose(R, X - code @ D, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1.0, rtol=1e-12)
+    assert np.sum(R * R) <= before + 1e-12  # each rank-1 step is optimal
+
+
+def test_negative_coefficients_count_as_use():
+    X = np.array([[-2.0, 0.0], [-1.0, 0.0], [0.0, 3.0]])
+    D = np.array([[1.0, 0.0], [0.0, 1.0]])
+    code = np.array([[-2.0, 0.0], [-1.0, 0.0], [0.0, 3.0]])
+    R = X - code @ D
+    used = ksvd_update(R, code, D)
+    np.testing.assert_array_equal(used, [2, 1])
+    np.testing.assert_allclose(np.abs(D), np.eye(2), atol=1e-12)
+
+
+def test_convergence_warning_and_tol(rng):
+    X = rng.standard_normal((80, 6))
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        KSVD(8, max_iter=2, tol=1e-12, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        KSVD(8, max_iter=2, tol=0, random_state=0).fit(X)  # tol=0: no criterion
+        est = KSVD(8, max_iter=200, tol=0.5, random_state=0).fit(X)
+    assert est.n_iter_ < 200
+
+
+def test_degenerate_data_no_nan(rng):
+    X = np.zeros((20, 5))
+    X[:3] = rng.standard_normal((3, 5))
+    est = fit_quietly(KSVD(6, max_iter=3, random_state=0), X)
+    assert np.isfinite(est.components_).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isfinite(est.transform(X)).all()
+    one_feature = fit_quietly(KSVD(3, max_iter=2, random_state=0), rng.standard_normal((10, 1)))
+    assert np.isfinite(one_feature.components_).all()
+
+
+# --- bad input ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_input(rng, bad):
+    X = rng.standard_normal((20, 4))
+    X[3, 1] = bad
+    with pytest.raises(ValueError, match=r"(?i)nan|inf"):
+        KSVD(3).fit(X)
+
+
+def test_bad_dict_init(rng):
+    X = rng.standard_normal((20, 4))
+    with pytest.raises(ValueError, match=r"dict_init has shape \(3, 5\)"):
+        KSVD(3, dict_init=np.ones((3, 5))).fit(X)
+    with pytest.raises(ValueError, match="dict_init has a zero atom"):
+        KSVD(3, dict_init=np.zeros((3, 4))).fit(X)
+    with pytest.raises(ValueError, match="dict_init contains NaN"):
+        KSVD(3, dict_init=np.full((3, 4), np.nan)).fit(X)
+
+
+def test_bad_parameters(rng):
+    X = rng.standard_normal((20, 4))
+    with pytest.raises(ValueError, match=r"transform_n_nonzero_coefs=5 exceeds"):
+        KSVD(3, transform_n_nonzero_coefs=5).fit(X)
+    with pytest.raises(ValueError, match="n_components"):
+        KSVD(0).fit(X)
+    with pytest.raises(ValueError, match="max_iter"):
+        KSVD(3, max_iter=0).fit(X)
+    with pytest.raises(ValueError, match="0 sample"):
+        KSVD(3).fit(X[:0])
+    est = fit_quietly(KSVD(3, max_iter=2, random_state=0), X)
+    with pytest.raises(ValueError, match="3 features.*expecting 4"):
+        est.transform(X[:, :3])
+    with pytest.raises(ValueError, match="X has 2 columns.*3 atoms"):
+        est.inverse_transform(np.ones((2, 2)))
