@@ -157,3 +157,6 @@ def _mlp_expected_failed(estimator):
 FAST_PARAMS["MLPClassifier"] = dict(hidden_layer_sizes=(32,), max_iter=100)
 VARIANTS["MLPClassifier"] = [dict(solver="lbfgs")]
 EXPECTED_FAILED["MLPClassifier"] = _mlp_expected_failed
+FAST_PARAMS["DropoutMLPClassifier"] = dict(hidden_layer_sizes=(32,), max_iter=100)
+VARIANTS["DropoutMLPClassifier"] = [dict(dropout_method="fast")]
+EXPECTED_FAILED["DropoutMLPClassifier"] = _mlp_expected_failed

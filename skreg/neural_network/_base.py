@@ -753,12 +753,15 @@ def _predict_proba_theta(X, theta, layout, activation, out_kind, dtype, mc=None,
     if mc is None:
         iopts, fopts = inference_options(activation, out_kind, dtype)
         out = np.empty((n, n_out), dtype=dtype)
-        K.predict_proba_chunks(X, theta, *layout.kernel_args(), H, bs, iopts, fopts, 0, 0,
-                               out)
+        K.predict_proba_chunks(X, np.empty(0, dtype=np.int64), theta,
+                               *layout.kernel_args(), H, bs, iopts, fopts, 0, 0, out)
         return out
     keep_in, keep_hid, n_samples = mc
     iopts, fopts = inference_options(activation, out_kind, dtype, keep_in, keep_hid,
                                      mc=True)
     out = np.empty((n_samples, n, n_out), dtype=dtype)
-    K.predict_proba_mc(X, theta, *layout.kernel_args(), H, bs, iopts, fopts, seed, out)
+    bits = X.view(np.uint64 if X.dtype == np.float64 else np.uint32)
+    kid = K.row_hashes(bits)
+    K.predict_proba_mc(X, kid, theta, *layout.kernel_args(), H, bs, iopts, fopts, seed,
+                       out)
     return out

@@ -189,9 +189,12 @@ class Workspace:
         self.V = np.empty(bs_max * tot if fast else 1, dtype=dtype)
         self.DV = np.empty(bs_max * tot if fast else 1, dtype=dtype)
         self.KB = np.zeros(tot, dtype=np.float64)
+        wmax = int((layout.units[:-1] * layout.units[1:]).max())
+        self.WB = np.empty(wmax if fast else 1, dtype=dtype)
 
     def arrays(self):
-        return self.H, self.HT, self.S, self.Z, self.D, self.V, self.DV, self.KB
+        return (self.H, self.HT, self.S, self.Z, self.D, self.V, self.DV, self.KB,
+                self.WB)
 
 
 def loss_and_gradient(theta, layout, X, y_idx, sample_weight, config, out_kind,

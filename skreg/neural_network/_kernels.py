@@ -321,9 +321,13 @@ def _activation_derivative(Gv, Hv, act):
 
 # --- forward / backward of one minibatch (Bernoulli or no dropout) ------------
 @jit
-def forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H, HT, S, Z, KB,
+def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S, Z, KB,
             bs_max, iopts, fopts, seed, step, with_penalty):
     """Forward pass of rows ``idx[i0:i0+nb]`` of ``X``.
+
+    Dropout masks of row ``r`` are keyed by ``(seed, step, kid[i0 + r])``
+    (training: the sample's index in the training set; MC inference: a hash
+    of the row's content, so a query's masks do not depend on its position).
 
     Returns ``(penalty_value * sw_sum, sw_sum)``; probabilities are left in
     the last ``H`` view.
@@ -350,7 +354,7 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H, HT, S, Z, K
         HT0 = _view(HT, 0, nb, n0)
         S0 = _view(S, 0, nb, n0)
         for r in range(nb):
-            key = _row_key(seed, step, idx[i0 + r])
+            key = _row_key(seed, step, kid[i0 + r])
             _mask_row(H0[r], HT0[r], S0[r], key, 0, thr_in, sc_in)
 
     pen_sum = 0.0
@@ -377,7 +381,7 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H, HT, S, Z, K
                 HTl = _view(HT, bs_max * uoff[l + 1], nb, nout)
                 Sl = _view(S, bs_max * uoff[l + 1], nb, nout)
                 for r in range(nb):
-                    key = _row_key(seed, step, idx[i0 + r])
+                    key = _row_key(seed, step, kid[i0 + r])
                     _mask_row(Hout[r], HTl[r], Sl[r], key, uoff[l + 1], thr_hid, sc_hid)
         else:
             _bias_output(Hout, b, iopts[I_OUT])
@@ -536,7 +540,8 @@ def _gauss_moments(mu, var, act):
 
 @jit
 def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, sw,
-                          H, HT, S, Z, D, V, DV, KB, bs_max, iopts, fopts, want_wgrad):
+                          H, HT, S, Z, D, V, DV, KB, WB, bs_max, iopts, fopts,
+                          want_wgrad):
     """Fast dropout: expected loss under Gaussian pre-activations.
 
     With inverted dropout on the inputs of layer l (keep probability p), a
@@ -587,7 +592,7 @@ def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0,
         Mout = _view(H, bs_max * uoff[l + 1], nb, nout)
         Vout = _view(V, bs_max * uoff[l + 1], nb, nout)
         np.dot(M, W, Mout)
-        Wsq = np.empty((nin, nout), dtype=theta.dtype)
+        Wsq = _view(WB, 0, nin, nout)
         for a in range(nin):
             for c in range(nout):
                 Wsq[a, c] = W[a, c] * W[a, c]
@@ -666,7 +671,7 @@ def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0,
         if want_wgrad:
             gW = _view(grad, w_off[l], nin, nout)
             np.dot(M.T, Dm, gW)
-            tmp = np.empty((nin, nout), dtype=theta.dtype)
+            tmp = _view(WB, 0, nin, nout)
             np.dot(Q.T, Dv, tmp)
             for a in range(nin):
                 for c in range(nout):
@@ -678,7 +683,7 @@ def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0,
                     gb[j] += Dm[r, j]
         if l == 0:
             break
-        Wsq = np.empty((nin, nout), dtype=theta.dtype)
+        Wsq = _view(WB, 0, nin, nout)
         for a in range(nin):
             for c in range(nout):
                 Wsq[a, c] = W[a, c] * W[a, c]
@@ -701,7 +706,7 @@ def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0,
 # --- one minibatch: objective pieces and raw gradient ---------------------------
 @jit
 def batch_loss_grad(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, sw,
-                    H, HT, S, Z, D, V, DV, KB, bs_max, iopts, fopts, seed, step):
+                    H, HT, S, Z, D, V, DV, KB, WB, bs_max, iopts, fopts, seed, step):
     """Raw gradient (times sw_sum) of data loss + activation penalty.
 
     Returns ``(data_loss_sum, penalty_sum, sw_sum)``; the objective of the
@@ -717,11 +722,11 @@ def batch_loss_grad(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, s
     """
     if iopts[I_DROPOUT] == DROP_FAST:
         return fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx,
-                                     i0, nb, sw, H, HT, S, Z, D, V, DV, KB, bs_max,
+                                     i0, nb, sw, H, HT, S, Z, D, V, DV, KB, WB, bs_max,
                                      iopts, fopts, True)
     L = units.shape[0] - 1
-    pen_sum, sw_sum = forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H,
-                              HT, S, Z, KB, bs_max, iopts, fopts, seed, step, True)
+    pen_sum, sw_sum = forward(theta, units, uoff, w_off, b_off, X, idx, idx, i0, nb, sw,
+                              H, HT, S, Z, KB, bs_max, iopts, fopts, seed, step, True)
     P = _view(H, bs_max * uoff[L], nb, units[L])
     DL = _view(D, bs_max * uoff[L], nb, units[L])
     data_sum = output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
@@ -848,7 +853,7 @@ def apply_max_norm(theta, units, w_off, c):
 # --- entry points called from Python ---------------------------------------------
 @jit
 def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_off,
-              n_coef, H, HT, S, Z, D, V, DV, KB, bs_max, iopts, fopts, seed, step,
+              n_coef, H, HT, S, Z, D, V, DV, KB, WB, bs_max, iopts, fopts, seed, step,
               opt_step, lr):
     """One epoch: every minibatch of ``order`` (gather, forward, backward,
     penalties, optimizer update, max-norm) in one call.
@@ -867,7 +872,7 @@ def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_o
         nb = min(bs_max, n - i0)
         data_sum, pen_sum, sw_sum = batch_loss_grad(
             theta, grad, units, uoff, w_off, b_off, X, Y, order, i0, nb, sw, H, HT, S,
-            Z, D, V, DV, KB, bs_max, iopts, fopts, seed, step)
+            Z, D, V, DV, KB, WB, bs_max, iopts, fopts, seed, step)
         step += 1
         if sw_sum > 0:
             opt_step += 1
@@ -885,7 +890,7 @@ def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_o
 
 @jit
 def loss_grad_full(theta, grad, ref, units, uoff, w_off, b_off, n_coef, X, Y, sw, idx,
-                   H, HT, S, Z, D, V, DV, KB, iopts, fopts, seed, step):
+                   H, HT, S, Z, D, V, DV, KB, WB, iopts, fopts, seed, step):
     """Objective and gradient of the rows ``idx`` as ONE batch (L-BFGS, tests).
 
     Same code path as a minibatch of :func:`run_epoch`; with dropout the
@@ -894,14 +899,14 @@ def loss_grad_full(theta, grad, ref, units, uoff, w_off, b_off, n_coef, X, Y, sw
     nb = idx.shape[0]
     data_sum, pen_sum, sw_sum = batch_loss_grad(
         theta, grad, units, uoff, w_off, b_off, X, Y, idx, 0, nb, sw, H, HT, S, Z, D, V,
-        DV, KB, nb, iopts, fopts, seed, step)
+        DV, KB, WB, nb, iopts, fopts, seed, step)
     par = finish_gradient(theta, grad, ref, n_coef, sw_sum, iopts, fopts)
     return (data_sum + pen_sum) / sw_sum + par
 
 
 @jit
-def predict_proba_chunks(X, theta, units, uoff, w_off, b_off, H, bs_max, iopts, fopts,
-                         seed, step, out):
+def predict_proba_chunks(X, kid, theta, units, uoff, w_off, b_off, H, bs_max, iopts,
+                         fopts, seed, step, out):
     """Output probabilities ``out`` (n, n_out) of every row, ``bs_max`` rows a time.
 
     No dropout unless ``iopts[I_DROPOUT]`` is Bernoulli (MC inference, masks
@@ -918,7 +923,7 @@ def predict_proba_chunks(X, theta, units, uoff, w_off, b_off, H, bs_max, iopts, 
     i0 = 0
     while i0 < n:
         nb = min(bs_max, n - i0)
-        forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H, HT, S, H, KB,
+        forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S, H, KB,
                 bs_max, iopts, fopts, seed, step, False)
         P = _view(H, bs_max * uoff[L], nb, nout)
         for r in range(nb):
@@ -928,12 +933,25 @@ def predict_proba_chunks(X, theta, units, uoff, w_off, b_off, H, bs_max, iopts, 
 
 
 @jit
-def predict_proba_mc(X, theta, units, uoff, w_off, b_off, H, bs_max, iopts, fopts, seed,
-                     out):
+def predict_proba_mc(X, kid, theta, units, uoff, w_off, b_off, H, bs_max, iopts, fopts,
+                     seed, out):
     """Per-mask probabilities ``out[s]`` for ``s < out.shape[0]`` (MC dropout)."""
     for s in range(out.shape[0]):
-        predict_proba_chunks(X, theta, units, uoff, w_off, b_off, H, bs_max, iopts,
+        predict_proba_chunks(X, kid, theta, units, uoff, w_off, b_off, H, bs_max, iopts,
                              fopts, seed, s, out[s])
+
+
+@jit
+def row_hashes(Xbits):
+    """A 63-bit hash of each row's bit pattern (MC-dropout mask keys)."""
+    n, d = Xbits.shape
+    out = np.empty(n, dtype=np.int64)
+    for r in range(n):
+        h = np.uint64(0x243F6A8885A308D3)
+        for j in range(d):
+            h = splitmix64(h ^ np.uint64(Xbits[r, j]))
+        out[r] = np.int64(h >> np.uint64(1))
+    return out
 
 
 @jit
@@ -952,7 +970,7 @@ def input_gradient_chunks(X, Y, theta, units, uoff, w_off, b_off, H, D, bs_max, 
     i0 = 0
     while i0 < n:
         nb = min(bs_max, n - i0)
-        forward(theta, units, uoff, w_off, b_off, X, idx, i0, nb, sw, H, HT, S, H, KB,
+        forward(theta, units, uoff, w_off, b_off, X, idx, idx, i0, nb, sw, H, HT, S, H, KB,
                 bs_max, iopts, fopts, 0, 0, False)
         P = _view(H, bs_max * uoff[L], nb, units[L])
         DL = _view(D, bs_max * uoff[L], nb, units[L])
