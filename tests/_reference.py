@@ -45,3 +45,113 @@ def omp_reference(x, dictionary, n_nonzero_coefs=None, tol=None):
     code = np.zeros(n_atoms)
     code[support] = coef
     return code, stopped_early
+
+
+# --- neural_network ---
+def _mlp_act(z, activation):
+    if activation == "relu":
+        return np.maximum(z, 0.0)
+    if activation == "tanh":
+        return np.tanh(z)
+    if activation == "logistic":
+        return 1.0 / (1.0 + np.exp(-z))
+    return z
+
+
+def mlp_objective(coefs, intercepts, X, y_idx, sample_weight=None, activation="relu",
+                  alpha=0.0, penalty=None, penalty_alpha=0.0, gamma=1.0, rho=0.05,
+                  tie_coefs=None, tie_intercepts=None, tie_alpha=0.0):
+    """Objective of one batch, written out: the engine must compute this.
+
+    ``sum_i s_i l_i / S + 0.5 alpha ||W||^2 / S + penalty + tie`` with
+    ``S = sum_i s_i``; l is the cross-entropy (one logistic output for two
+    classes); the activation penalty is ``penalty_alpha`` times the
+    s-weighted mean over rows of ``sum_j |h|`` or ``sum_j log(1 + gamma h^2)``,
+    or ``sum_j KL(rho || rho_hat_j)`` over the firing rates (logistic: h,
+    tanh: (1 + h) / 2, relu and identity: sigmoid(z)).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n = X.shape[0]
+    s = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    S = s.sum()
+    a = X
+    pen = 0.0
+    for W, b in zip(coefs[:-1], intercepts[:-1]):
+        z = a @ W + b
+        h = _mlp_act(z, activation)
+        if penalty == "l1":
+            pen += penalty_alpha * (s @ np.abs(h).sum(axis=1)) / S
+        elif penalty == "student_t":
+            pen += penalty_alpha * (s @ np.log1p(gamma * h * h).sum(axis=1)) / S
+        elif penalty == "kl":
+            if activation == "logistic":
+                r = h
+            elif activation == "tanh":
+                r = (1 + h) / 2
+            else:
+                r = 1.0 / (1.0 + np.exp(-z))
+            q = (s @ r) / S
+            pen += penalty_alpha * np.sum(rho * np.log(rho / q)
+                                          + (1 - rho) * np.log((1 - rho) / (1 - q)))
+        a = h
+    z = a @ coefs[-1] + intercepts[-1]
+    if z.shape[1] == 1:
+        p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+        loss = -np.where(y_idx == 1, np.log(p), np.log(1 - p))
+    else:
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -logp[np.arange(n), y_idx]
+    obj = (s @ loss) / S + pen
+    obj += 0.5 * alpha * sum(np.sum(W * W) for W in coefs) / S
+    if tie_coefs is not None:
+        obj += tie_alpha * sum(np.sum((W - R) ** 2) for W, R in zip(coefs, tie_coefs))
+        obj += tie_alpha * sum(np.sum((b - R) ** 2)
+                               for b, R in zip(intercepts, tie_intercepts))
+    return obj
+
+
+def adam_steps(theta, grads, lr, beta_1, beta_2, eps):
+    """scikit-learn's AdamOptimizer applied to a list of successive gradients
+    (``grads[k]`` is a callable theta -> gradient)."""
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    for t, g_of in enumerate(grads, start=1):
+        g = g_of(theta)
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        lr_t = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        theta = theta - lr_t * m / (np.sqrt(v) + eps)
+    return theta
+
+
+def sgd_steps(theta, grads, lr, momentum, nesterov):
+    """scikit-learn's SGDOptimizer (constant learning rate)."""
+    vel = np.zeros_like(theta)
+    for g_of in grads:
+        g = g_of(theta)
+        vel = momentum * vel - lr * g
+        theta = theta + (momentum * vel - lr * g if nesterov else vel)
+    return theta
+
+
+# --- neighbors ---
+
+
+def tangent_distance_reference(x, y, Tx, Ty=None):
+    """Tangent distance of one pair by ``np.linalg.lstsq`` on stacked tangents.
+
+    ``Tx`` (and ``Ty``) hold raw tangent vectors as rows.  One-sided
+    (``Ty is None``): ``min_a ||x + Tx^T a - y||``; two-sided:
+    ``min_{a,b} ||x + Tx^T a - y - Ty^T b||``, i.e. the residual of the
+    least-squares fit of ``y - x`` by the columns ``[Tx^T, -Ty^T]``.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    A = np.asarray(Tx, np.float64).T
+    if Ty is not None:
+        A = np.hstack([A, -np.asarray(Ty, np.float64).T])
+    target = y - x
+    if A.shape[1] == 0:
+        return float(np.linalg.norm(target))
+    coef = np.linalg.lstsq(A, target, rcond=None)[0]
+    return float(np.linalg.norm(A @ coef - target))

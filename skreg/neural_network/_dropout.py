@@ -253,9 +253,10 @@ default='weight_scaling'
     approximation).  Hidden units map (mean, variance) to (mean, variance):
     exactly for identity and relu (moments of a rectified Gaussian); for
     logistic by the probit approximation
-    ``E[sigmoid(z)] ~= sigmoid(mu / sqrt(1 + pi var / 8))`` and, for the
-    variance, Wang & Manning's ``sigmoid(x)^2 ~= sigmoid(a (x + b))`` with
-    ``a = 4 - 2 sqrt(2)``, ``b = -log(sqrt(2) + 1)``; tanh via
+    ``E[sigmoid(z)] ~= sigmoid(mu k)``, ``k = 1 / sqrt(1 + pi var / 8)``
+    (Wang & Manning's choice) and the delta-method variance with the same
+    smoothed slope, ``Var ~= (sigmoid'(mu k) k)^2 var`` (first-order exact;
+    more accurate here than Wang & Manning's ``sigmoid(x)^2`` fit); tanh via
     ``tanh(z) = 2 sigmoid(2 z) - 1``.  The output's expected cross-entropy
     is its second-order (delta-method) expansion
     ``l(mu) + 0.5 sum_k var_k p_k (1 - p_k)``.  Activation penalties are

@@ -97,9 +97,6 @@ STATUS_NONFINITE = 1
 _KL_CLIP = 1e-6
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _SQRT_2 = math.sqrt(2.0)
-# Wang & Manning (2013): sigmoid(x)**2 ~= sigmoid(a (x + b))
-_WM_A = 4.0 - 2.0 * math.sqrt(2.0)
-_WM_B = -math.log(math.sqrt(2.0) + 1.0)
 _PI_8 = math.pi / 8.0
 
 
@@ -172,8 +169,15 @@ def _bias_activation(Hv, b, act, Zv, keep_pre):
 
 
 @jit
-def _bias_output(Pv, b, out_kind):
+def _bias_output(Pv, b, out_kind, keep_logit):
+    """Output probabilities, or (``keep_logit``, training) the logits: the
+    loss then converts them itself, exactly (see output_loss_delta)."""
     rows, cols = Pv.shape
+    if keep_logit:
+        for r in range(rows):
+            for k in range(cols):
+                Pv[r, k] += b[k]
+        return
     for r in range(rows):
         if out_kind == 0:
             z = Pv[r, 0] + b[0]
@@ -325,6 +329,10 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
             bs_max, iopts, fopts, seed, step, with_penalty):
     """Forward pass of rows ``idx[i0:i0+nb]`` of ``X``.
 
+    ``with_penalty`` (training): activation penalties are evaluated and a
+    single logistic output keeps its logit for :func:`output_loss_delta`;
+    otherwise the last view holds probabilities.
+
     Dropout masks of row ``r`` are keyed by ``(seed, step, kid[i0 + r])``
     (training: the sample's index in the training set; MC inference: a hash
     of the row's content, so a query's masks do not depend on its position).
@@ -384,13 +392,55 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
                     key = _row_key(seed, step, kid[i0 + r])
                     _mask_row(Hout[r], HTl[r], Sl[r], key, uoff[l + 1], thr_hid, sc_hid)
         else:
-            _bias_output(Hout, b, iopts[I_OUT])
+            _bias_output(Hout, b, iopts[I_OUT], with_penalty)
     return pen_sum, sw_sum
 
 
 @jit
+def _softplus(x):
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+@jit
+def binary_log_loss(z, y, eps):
+    """Log loss of one logistic output, exactly, from its logit (softplus).
+
+    scikit-learn evaluates ``-log(clip(p, eps, 1 - eps))``; the two agree
+    to rounding unless a prediction is worse than ``p = eps``, where the
+    clipped value would no longer match the gradient (and ``1 - p`` loses
+    digits long before).
+    """
+    return _softplus(-z) if y == 1 else _softplus(z)
+
+
+@jit
+def softmax_row_loss(P, r, y):
+    """Softmax of logits row ``r`` in place; returns ``-log p_y`` exactly
+    (log-sum-exp), never inf for finite logits (p_y may underflow)."""
+    nout = P.shape[1]
+    zmax = -np.inf
+    for k in range(nout):
+        if P[r, k] > zmax:
+            zmax = P[r, k]
+    zy = P[r, y] - zmax
+    tot = 0.0
+    for k in range(nout):
+        e = math.exp(P[r, k] - zmax)
+        P[r, k] = e
+        tot += e
+    inv = 1.0 / tot
+    for k in range(nout):
+        P[r, k] = P[r, k] * inv
+    return math.log(tot) - zy
+
+
+@jit
 def output_loss_delta(P, DL, Y, sw, idx, i0, out_kind, eps):
-    """Weighted log loss sum of a batch; ``DL = (P - onehot) * sw``."""
+    """Weighted log loss sum of a batch; ``DL = (P - onehot) * sw``.
+
+    ``P`` holds the logits on entry (a training forward pass) and the
+    probabilities on exit.
+    """
     nb, nout = P.shape
     total = 0.0
     for r in range(nb):
@@ -398,19 +448,16 @@ def output_loss_delta(P, DL, Y, sw, idx, i0, out_kind, eps):
         y = Y[i]
         w = sw[i]
         if out_kind == 0:
-            p = P[r, 0]
-            pc = min(max(p, eps), 1.0 - eps)
-            if y == 1:
-                loss = -math.log(pc)
-            else:
-                loss = -math.log(1.0 - pc)
+            z = P[r, 0]
+            p = 1.0 / (1.0 + math.exp(-z))
+            P[r, 0] = p
+            loss = binary_log_loss(z, y, eps)
             DL[r, 0] = (p - y) * w
         else:
+            loss = softmax_row_loss(P, r, y)
             for k in range(nout):
                 DL[r, k] = P[r, k] * w
             DL[r, y] -= w
-            pc = min(max(P[r, y], eps), 1.0 - eps)
-            loss = -math.log(pc)
         total += w * loss
     return total
 
@@ -517,20 +564,14 @@ def _gauss_moments(mu, var, act):
     dk1 = -0.5 * _PI_8 * k1 * k1 * k1
     ds1_dmu = s1 * (1.0 - s1) * k1
     ds1_dvar = s1 * (1.0 - s1) * mu_c * dk1
-    a2 = _WM_A * _WM_A
-    k2 = 1.0 / math.sqrt(1.0 + _PI_8 * a2 * var_c)
-    t = _WM_A * (mu_c + _WM_B) * k2
-    s2 = _sigmoid(t)
-    dk2 = -0.5 * _PI_8 * a2 * k2 * k2 * k2
-    ds2_dmu = s2 * (1.0 - s2) * _WM_A * k2
-    ds2_dvar = s2 * (1.0 - s2) * _WM_A * (mu_c + _WM_B) * dk2
-    v = s2 - s1 * s1
-    dv_dmu = ds2_dmu - 2.0 * s1 * ds1_dmu
-    dv_dvar = ds2_dvar - 2.0 * s1 * ds1_dvar
-    if v <= 0.0:
-        v = 0.0
-        dv_dmu = 0.0
-        dv_dvar = 0.0
+    # variance: delta method with the probit-smoothed slope g = dE/dmu,
+    # v = g^2 var (exact to first order in var, saturates for large var)
+    g = s1 * (1.0 - s1) * k1
+    dg_dmu = (1.0 - 2.0 * s1) * ds1_dmu * k1
+    dg_dvar = (1.0 - 2.0 * s1) * ds1_dvar * k1 + s1 * (1.0 - s1) * dk1
+    v = g * g * var_c
+    dv_dmu = 2.0 * g * var_c * dg_dmu
+    dv_dvar = g * g + 2.0 * g * var_c * dg_dvar
     if act == ACT_TANH:
         # m = 2 s1 - 1, v = 4 var(s1); chain through mu_c = 2 mu, var_c = 4 var
         return (2.0 * s1 - 1.0, 4.0 * v, 2.0 * ds1_dmu * 2.0, 2.0 * ds1_dvar * 4.0,
@@ -625,33 +666,21 @@ def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0,
         if out_kind == 0:
             z = Mo[r, 0]
             pz = _sigmoid(z)
-            pc = min(max(pz, eps), 1.0 - eps)
-            base = -math.log(pc) if y == 1 else -math.log(1.0 - pc)
+            base = binary_log_loss(z, y, eps)
             c2 = pz * (1.0 - pz)
             total += w * (base + 0.5 * Vo[r, 0] * c2)
             # d/dz [0.5 var p(1-p)] = 0.5 var (1 - 2p) p (1 - p)
             Do[r, 0] = w * ((pz - y) + 0.5 * Vo[r, 0] * (1.0 - 2.0 * pz) * c2)
             DVo[r, 0] = w * 0.5 * c2
         else:
-            zmax = -np.inf
-            for k in range(nout):
-                if Mo[r, k] > zmax:
-                    zmax = Mo[r, k]
-            tot = 0.0
-            for k in range(nout):
-                e = math.exp(Mo[r, k] - zmax)
-                Mo[r, k] = e
-                tot += e
-            for k in range(nout):
-                Mo[r, k] = Mo[r, k] / tot
-            pc = min(max(Mo[r, y], eps), 1.0 - eps)
+            base = softmax_row_loss(Mo, r, y)
             corr = 0.0
             sacc = 0.0
             for k in range(nout):
                 pk = Mo[r, k]
                 corr += Vo[r, k] * pk * (1.0 - pk)
                 sacc += Vo[r, k] * (1.0 - 2.0 * pk) * pk
-            total += w * (-math.log(pc) + 0.5 * corr)
+            total += w * (base + 0.5 * corr)
             for k in range(nout):
                 pk = Mo[r, k]
                 g = pk - (1.0 if k == y else 0.0)
@@ -971,7 +1000,7 @@ def input_gradient_chunks(X, Y, theta, units, uoff, w_off, b_off, H, D, bs_max, 
     while i0 < n:
         nb = min(bs_max, n - i0)
         forward(theta, units, uoff, w_off, b_off, X, idx, idx, i0, nb, sw, H, HT, S, H, KB,
-                bs_max, iopts, fopts, 0, 0, False)
+                bs_max, iopts, fopts, 0, 0, True)  # logits kept for the loss
         P = _view(H, bs_max * uoff[L], nb, units[L])
         DL = _view(D, bs_max * uoff[L], nb, units[L])
         output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
