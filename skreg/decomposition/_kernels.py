@@ -220,16 +220,56 @@ def omp_gram(gram, out, xnorm2, k_max, tol, use_tol, eps, mask_arr, n_blocks):
 
 
 @jit
+def _leading_right_singular_vector(E, v, max_iter, tol):
+    """Power iteration on ``E^T E`` (float64), started at unit vector ``v``.
+
+    Returns ``v`` overwritten by the leading right singular vector of ``E``
+    (to ``||v_new - v_old||^2 <= tol``, at most ``max_iter`` steps).  Each
+    step cannot decrease ``||E v||``, so starting from the current atom the
+    K-SVD error never increases even if the cap is hit.
+    """
+    p, f = E.shape
+    M = np.zeros((f, f))
+    for a in range(p):
+        for s in range(f):
+            e = float(E[a, s])
+            for t in range(f):
+                M[s, t] += e * E[a, t]
+    w = np.empty(f)
+    for _ in range(max_iter):
+        nw = 0.0
+        for s in range(f):
+            acc = 0.0
+            for t in range(f):
+                acc += M[s, t] * v[t]
+            w[s] = acc
+            nw += acc * acc
+        if not nw > 0.0:  # E == 0: keep v
+            break
+        nw = np.sqrt(nw)
+        diff = 0.0
+        for s in range(f):
+            ws = w[s] / nw
+            diff += (ws - v[s]) ** 2
+            v[s] = ws
+        if diff <= tol:
+            break
+    return v
+
+
+@jit
 def ksvd_update(R, code, D):
     """One K-SVD sweep over the atoms, in place (Aharon, Elad, Bruckstein 2006).
 
     For each atom ``j`` in turn, with ``omega`` the signals whose code uses it
     (any non-zero coefficient, negative ones included), the residual without
     the atom ``E = R[omega] + code[omega, j] d_j^T`` is replaced by its best
-    rank-1 approximation ``s u v^T``: ``d_j <- v``, ``code[omega, j] <- s u``,
-    ``R[omega] <- E - s u v^T``.  The sign of ``v`` is chosen so that
-    ``v . d_j(old) >= 0``.  Atoms are updated sequentially (each update sees
-    the previous ones), as in the paper.
+    rank-1 approximation ``s u v^T``: ``d_j <- v``, ``code[omega, j] <- s u
+    = E v``, ``R[omega] <- E - (E v) v^T``.  ``v``, the leading right
+    singular vector of ``E``, comes from power iteration on ``E^T E`` started
+    at the current atom (no LAPACK call: small SVDs were dominated by
+    threading overhead), so it keeps the atom's sign.  Atoms are updated
+    sequentially (each update sees the previous ones), as in the paper.
 
     Parameters
     ----------
@@ -262,6 +302,7 @@ def ksvd_update(R, code, D):
                 rows[fill[j]] = i
                 fill[j] += 1
 
+    v = np.empty(f)
     for j in range(m):
         start = ptr[j]
         p = n_used[j]
@@ -273,18 +314,22 @@ def ksvd_update(R, code, D):
             c = code[i, j]
             for t in range(f):
                 E[a, t] = R[i, t] + c * D[j, t]
-        U, S, Vt = np.linalg.svd(E, full_matrices=False)
-        dot = 0.0
+        nv = 0.0
         for t in range(f):
-            dot += float(Vt[0, t]) * float(D[j, t])
-        sign = -1.0 if dot < 0 else 1.0
-        s0 = sign * float(S[0])
+            v[t] = D[j, t]
+            nv += v[t] * v[t]
+        nv = np.sqrt(nv)
         for t in range(f):
-            D[j, t] = sign * Vt[0, t]
+            v[t] /= nv
+        _leading_right_singular_vector(E, v, 1000, 1e-20)
+        for t in range(f):
+            D[j, t] = v[t]
         for a in range(p):
             i = rows[start + a]
-            c = s0 * float(U[a, 0])
+            c = 0.0
+            for t in range(f):
+                c += float(E[a, t]) * v[t]
             code[i, j] = c
             for t in range(f):
-                R[i, t] = E[a, t] - c * D[j, t]
+                R[i, t] = E[a, t] - c * v[t]
     return n_used
