@@ -16,8 +16,9 @@ system
 
 whose eigenvalues are ``sin^2`` of the principal angles between the planes:
 it is singular exactly when the planes share a direction.  It is solved by
-Cholesky with diagonal pivoting that stops at pivots below ``tol`` (those
-directions are already in ``span(Qx)``), which is a correct least-squares
+a Cholesky factorisation that skips pivots below ``tol`` (for a positive
+semidefinite matrix the rest of such a column vanishes too: that direction
+of ``span(Qy)`` is already in ``span(Qx)``), which is a correct least-squares
 solution for rank-deficient and overlapping tangent sets alike.  The squared
 residual is ``||d||^2 - alpha.a - beta.b``; when that cancels badly (below
 1% of ``||d||^2``) the residual vector is formed explicitly instead.
@@ -39,10 +40,30 @@ _REFINE = 0.01
 
 @jit(inline="always")
 def _dot(u, v, n):
-    s = u[0] * v[0]
-    for i in range(1, n):
+    s = u[0] * 0  # zero of the inputs' dtype: float32 stays float32
+    for i in range(n):
         s += u[i] * v[i]
     return s
+
+
+@jit(inline="always")
+def _dots_into(u, V, m, n, out):
+    """``out[i] = u . V[i]`` for ``i < m``, four rows per sweep over ``u``."""
+    i = 0
+    while i + 4 <= m:
+        v0, v1, v2, v3 = V[i], V[i + 1], V[i + 2], V[i + 3]
+        s0 = s1 = s2 = s3 = u[0] * 0
+        for t in range(n):
+            ut = u[t]
+            s0 += ut * v0[t]
+            s1 += ut * v1[t]
+            s2 += ut * v2[t]
+            s3 += ut * v3[t]
+        out[i], out[i + 1], out[i + 2], out[i + 3] = s0, s1, s2, s3
+        i += 4
+    while i < m:
+        out[i] = _dot(u, V[i], n)
+        i += 1
 
 
 @jit(inline="always")
@@ -63,60 +84,51 @@ def _pair_sq(x, Qx, rx, y, Qy, ry, tol, d, a, b, C, G, g, beta, alpha, perm):
             beta[j] = b[j]
     else:
         for j in range(ry):
+            _dots_into(Qy[j], Qx, rx, n, C[j])
             s = b[j]
             for i in range(rx):
-                c = np.float64(_dot(Qy[j], Qx[i], n))
-                C[j, i] = c
-                s -= c * a[i]
+                s -= C[j, i] * a[i]
             g[j] = s
-        # G = I - C C^T (lower triangle is enough), then pivoted Cholesky.
+        # G = I - C C^T (lower triangle), factorised in place as L L^T.
+        # G is positive semidefinite, so a pivot below tol has (numerically)
+        # a zero column in its Schur complement: that direction of span(Qy)
+        # lies in span(Qx); it is skipped (beta_k = 0), which is still an
+        # exact least-squares solution.  No pivoting is needed for that.
         for j in range(ry):
-            perm[j] = j
             for m in range(j + 1):
-                s = 1.0 if m == j else 0.0
+                s = 0.0
                 for i in range(rx):
-                    s -= C[j, i] * C[m, i]
-                G[j, m] = s
-                G[m, j] = s
-        rank = ry
+                    s += C[j, i] * C[m, i]
+                G[j, m] = (1.0 if m == j else 0.0) - s
         for k in range(ry):
-            p = k
-            for m in range(k + 1, ry):
-                if G[m, m] > G[p, p]:
-                    p = m
-            if G[p, p] <= tol:
-                rank = k
-                break
-            if p != k:  # symmetric swap of row/column k and p
-                for m in range(ry):
-                    G[k, m], G[p, m] = G[p, m], G[k, m]
-                for m in range(ry):
-                    G[m, k], G[m, p] = G[m, p], G[m, k]
-                perm[k], perm[p] = perm[p], perm[k]
-            piv = np.sqrt(G[k, k])
+            s = G[k, k]
+            for q in range(k):
+                s -= G[k, q] * G[k, q]
+            if s <= tol:
+                perm[k] = 0
+                G[k, k] = 1.0
+                for m in range(k + 1, ry):
+                    G[m, k] = 0.0
+                continue
+            perm[k] = 1
+            piv = np.sqrt(s)
             G[k, k] = piv
             for m in range(k + 1, ry):
-                G[m, k] /= piv
-            # full (symmetric) trailing update: the next pivot swap moves
-            # rows and columns of the whole trailing block
-            for m in range(k + 1, ry):
-                for q in range(k + 1, ry):
-                    G[m, q] -= G[m, k] * G[q, k]
-        # Solve L L^T w = g[perm][:rank]; beta[perm] = w, zero elsewhere.
-        for k in range(rank):
-            s = g[perm[k]]
-            for m in range(k):
-                s -= G[k, m] * alpha[m]
-            alpha[k] = s / G[k, k]  # alpha used as scratch for L^{-1} g
-        for k in range(rank - 1, -1, -1):
-            s = alpha[k]
-            for m in range(k + 1, rank):
-                s -= G[m, k] * alpha[m]
-            alpha[k] = s / G[k, k]
-        for j in range(ry):
-            beta[j] = 0.0
-        for k in range(rank):
-            beta[perm[k]] = alpha[k]
+                s = G[m, k]
+                for q in range(k):
+                    s -= G[m, q] * G[k, q]
+                G[m, k] = s / piv
+        # forward then backward substitution; skipped directions stay 0
+        for k in range(ry):
+            s = g[k]
+            for q in range(k):
+                s -= G[k, q] * beta[q]
+            beta[k] = s / G[k, k] if perm[k] else 0.0
+        for k in range(ry - 1, -1, -1):
+            s = beta[k]
+            for q in range(k + 1, ry):
+                s -= G[q, k] * beta[q]
+            beta[k] = s / G[k, k] if perm[k] else 0.0
     for i in range(rx):
         s = a[i]
         for j in range(ry):
@@ -185,3 +197,62 @@ def tangent_distance_candidates(X, QX, rX, Y, QY, rY, candidates, tol, out):
                 x, Qx, rx, Y[j], QY[j], rY[j], tol, d, a, b, C, G, g, beta, alpha, perm
             )
             out[i, c] = np.sqrt(sq)
+
+
+@jit_parallel
+def orthonormal_planes(T, rtol, Q, rank):
+    """Rank-revealing orthonormal bases of the tangent sets ``T[i]``.
+
+    Modified Gram-Schmidt with column pivoting (largest remaining residual
+    first) and a second orthogonalisation pass ("twice is enough"): row
+    ``r`` of ``Q[i]`` is the ``r``-th basis vector, rows from ``rank[i]`` on
+    are zero.  A direction is kept only while its residual norm exceeds
+    ``rtol`` times the largest tangent norm, so a blank sample (all
+    tangents zero) gets rank 0 and an exactly dependent tangent is dropped.
+    ``Q`` must not alias ``T``.
+    """
+    n_samples, k, n = T.shape
+    for s in numba.prange(n_samples):
+        W = Q[s]
+        for i in range(k):
+            for t in range(n):
+                W[i, t] = T[s, i, t]
+        norms = np.empty(k, dtype=np.float64)
+        biggest = 0.0
+        for i in range(k):
+            norms[i] = np.sqrt(np.float64(_dot(W[i], W[i], n)))
+            biggest = max(biggest, norms[i])
+        threshold = rtol * biggest
+        r = 0
+        while r < k:
+            # pivot: the remaining row with the largest residual norm
+            p = r
+            for i in range(r + 1, k):
+                if norms[i] > norms[p]:
+                    p = i
+            if not norms[p] > threshold:
+                break
+            if p != r:
+                for t in range(n):
+                    W[r, t], W[p, t] = W[p, t], W[r, t]
+                norms[r], norms[p] = norms[p], norms[r]
+            v = W[r]
+            for q in range(r):  # second pass against earlier basis vectors
+                c = _dot(W[q], v, n)
+                for t in range(n):
+                    v[t] -= c * W[q, t]
+            nv = np.sqrt(np.float64(_dot(v, v, n)))
+            if not nv > threshold:
+                break
+            for t in range(n):
+                v[t] /= nv
+            for i in range(r + 1, k):  # remove the new direction from the rest
+                c = _dot(v, W[i], n)
+                for t in range(n):
+                    W[i, t] -= c * v[t]
+                norms[i] = np.sqrt(np.float64(_dot(W[i], W[i], n)))
+            r += 1
+        for i in range(r, k):
+            for t in range(n):
+                W[i, t] = 0.0
+        rank[s] = r

@@ -1,0 +1,277 @@
+"""tangent_distance and TangentDistanceKNN against references and promises."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+from sklearn.datasets import load_digits
+from sklearn.model_selection import KFold
+from sklearn.neighbors import KNeighborsClassifier
+
+from skreg.neighbors import TangentDistanceKNN, tangent_distance
+from skreg.neighbors._kernels import orthonormal_planes, tangent_distance_all
+from skreg.neighbors._tangent_distance import _PIVOT_TOL
+from skreg.utils import image_tangents, signal_tangents
+from skreg.utils._tangent_vectors import smooth_images, smooth_signals
+
+from .._reference import tangent_distance_reference
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def _reference_matrix(S_x, S_y, T_x, T_y, sided):
+    out = np.empty((len(S_x), len(S_y)))
+    for i in range(len(S_x)):
+        for j in range(len(S_y)):
+            Ty = T_y[j] if sided == "two" else None
+            out[i, j] = tangent_distance_reference(S_x[i], S_y[j], T_x[i], Ty)
+    return out
+
+
+@pytest.mark.parametrize("sided", ["two", "one"])
+@pytest.mark.parametrize("shape", [(5, 6), (6, 6)])
+def test_images_match_lstsq_reference(rng, sided, shape):
+    n_features = shape[0] * shape[1]
+    X = rng.random((7, n_features))
+    Y = rng.random((5, n_features))
+    sigma = float(rng.uniform(0.4, 1.2))
+    D = tangent_distance(X, Y, image_shape=shape, sided=sided, sigma=sigma)
+    R = _reference_matrix(
+        smooth_images(X, shape, sigma),
+        smooth_images(Y, shape, sigma),
+        image_tangents(X, shape, sigma=sigma),
+        image_tangents(Y, shape, sigma=sigma),
+        sided,
+    )
+    np.testing.assert_allclose(D, R, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("sided", ["two", "one"])
+def test_signals_and_transform_subsets_match_reference(rng, sided):
+    X, Y = rng.standard_normal((6, 23)), rng.standard_normal((4, 23))
+    names = ["shift", "thickening"]
+    D = tangent_distance(X, Y, transforms=names, sided=sided, sigma=1.3)
+    R = _reference_matrix(
+        smooth_signals(X, 1.3),
+        smooth_signals(Y, 1.3),
+        signal_tangents(X, names, 1.3),
+        signal_tangents(Y, names, 1.3),
+        sided,
+    )
+    np.testing.assert_allclose(D, R, rtol=1e-9, atol=1e-12)
+
+
+def test_float32_distances(rng):
+    X = rng.random((6, 36))
+    D64 = tangent_distance(X)
+    D32 = tangent_distance(X.astype(np.float32))
+    assert D32.dtype == np.float32
+    np.testing.assert_allclose(D32, D64, rtol=2e-3, atol=1e-4)
+
+
+def test_rank_deficient_and_overlapping_tangent_sets(rng):
+    """Kernel on hand-made tangent sets: a repeated tangent, a zero tangent,
+    and a direction shared by both planes -- still the lstsq answer."""
+    n = 12
+    x, y = rng.standard_normal((2, 1, n))
+    shared = rng.standard_normal(n)
+    Tx = np.stack([shared, rng.standard_normal(n), shared * 2.0, np.zeros(n)])[None]
+    Ty = np.stack([rng.standard_normal(n), -shared, np.zeros(n), rng.standard_normal(n)])[None]
+    Q, r = {}, {}
+    for name, T in (("x", Tx), ("y", Ty)):
+        Q[name], r[name] = np.empty_like(T), np.empty(1, np.int64)
+        orthonormal_planes(T, 1e-12, Q[name], r[name])
+    assert r["x"][0] == 2 and r["y"][0] == 3
+    out = np.empty((1, 1))
+    tol = _PIVOT_TOL[np.dtype(np.float64)]
+    tangent_distance_all(x, Q["x"], r["x"], y, Q["y"], r["y"], tol, out)
+    expected = tangent_distance_reference(x[0], y[0], Tx[0], Ty[0])
+    np.testing.assert_allclose(out[0, 0], expected, rtol=1e-9)
+
+
+def test_two_sided_is_symmetric_and_zero_on_diagonal(digits):
+    X = digits[0][:40]
+    D = tangent_distance(X)
+    np.testing.assert_allclose(D, D.T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(np.diag(D), 0.0)
+    assert np.all(D <= tangent_distance(X, sided="one") + 1e-12)
+
+
+def test_one_pixel_shift_is_close_in_tangent_distance(digits):
+    """A digit shifted by one pixel: Euclidean distance is large, tangent
+    distance small (and smaller than to any digit of another class)."""
+    X, y = digits[0][:60], digits[1][:60]
+    for i in range(10):
+        for shift in ((0, 1), (1, 0), (0, -1)):
+            moved = ndimage.shift(X[i].reshape(8, 8), shift, order=0).ravel()
+            td = tangent_distance(X[i : i + 1], moved[None])[0, 0]
+            ed = np.linalg.norm(X[i] - moved)
+            assert td < 0.4 * ed
+            others = tangent_distance(moved[None], X[y != y[i]])
+            assert td < others.min()
+
+
+def test_blank_image(digits):
+    X, y = digits
+    Xb = np.vstack([np.zeros((1, 64)), X[:30]])
+    D = tangent_distance(Xb)
+    assert np.isfinite(D).all()
+    # a blank image has no tangent plane: its distances are those between
+    # the other image's plane and the origin
+    np.testing.assert_allclose(D[0, 1:], tangent_distance(Xb[1:], Xb[:1], sided="one")[:, 0])
+    clf = TangentDistanceKNN().fit(Xb, np.r_[0, y[:30]])
+    assert clf.tangent_rank_[0] == 0 and np.all(clf.tangents_[0] == 0)
+    proba = clf.predict_proba(np.zeros((2, 64)))
+    assert np.isfinite(proba).all()
+    assert clf.predict(np.zeros((1, 64)))[0] == 0
+
+
+@pytest.mark.parametrize("sided", ["two", "one"])
+def test_kneighbors_matches_distance_matrix(digits, sided):
+    X, y = digits
+    Xtr, Xte = X[:300], X[300:340]
+    clf = TangentDistanceKNN(n_neighbors=3, sided=sided, n_candidates=None).fit(Xtr, y[:300])
+    dist, ind = clf.kneighbors(Xte)
+    if sided == "two":
+        D = tangent_distance(Xte, Xtr)
+    else:  # one-sided kNN uses the training samples' tangents
+        D = tangent_distance(Xtr, Xte, sided="one").T
+    order = np.argsort(D, axis=1, kind="stable")[:, :3]
+    np.testing.assert_array_equal(ind, order)
+    np.testing.assert_allclose(dist, np.take_along_axis(D, order, 1), rtol=1e-12)
+
+
+def test_preselection_with_enough_candidates_equals_exact(digits):
+    X, y = digits
+    Xtr, ytr, Xte = X[:500], y[:500], X[500:700]
+    exact = TangentDistanceKNN(n_neighbors=3, n_candidates=None).fit(Xtr, ytr)
+    for m in (100, 499):
+        pre = TangentDistanceKNN(n_neighbors=3, n_candidates=m).fit(Xtr, ytr)
+        np.testing.assert_array_equal(pre.predict(Xte), exact.predict(Xte))
+    d_pre, i_pre = pre.kneighbors(Xte)
+    d_ex, i_ex = exact.kneighbors(Xte)
+    np.testing.assert_array_equal(i_pre, i_ex)
+    np.testing.assert_array_equal(d_pre, d_ex)
+
+
+def test_kneighbors_without_X_excludes_self(digits):
+    X, y = digits
+    clf = TangentDistanceKNN(n_neighbors=2).fit(X[:100], y[:100])
+    dist, ind = clf.kneighbors()
+    assert ind.shape == (100, 2)
+    assert not np.any(ind == np.arange(100)[:, None])
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    assert clf.kneighbors(X[:5], n_neighbors=4, return_distance=False).shape == (5, 4)
+
+
+def test_n_jobs_invariance(digits):
+    X, y = digits
+    outs = []
+    for n_jobs in (1, 2, -1):
+        clf = TangentDistanceKNN(n_neighbors=3, weights="distance", n_jobs=n_jobs)
+        clf.fit(X[:400], y[:400])
+        outs.append((clf.kneighbors(X[400:500]), clf.predict_proba(X[400:500])))
+        outs[-1] += (tangent_distance(X[:30], X[30:50], n_jobs=n_jobs),)
+    for (kn, proba, D) in outs[1:]:
+        np.testing.assert_array_equal(kn[0], outs[0][0][0])
+        np.testing.assert_array_equal(kn[1], outs[0][0][1])
+        np.testing.assert_array_equal(proba, outs[0][1])
+        np.testing.assert_array_equal(D, outs[0][2])
+
+
+def test_weights_labels_and_proba(digits):
+    X, y = digits
+    labels = np.array(["zero", "one", "two", "three", "four", "five", "six",
+                       "seven", "eight", "nine"])[y]
+    for weights in ("uniform", "distance", lambda d: np.exp(-d)):
+        clf = TangentDistanceKNN(n_neighbors=5, weights=weights).fit(X[:300], labels[:300])
+        proba = clf.predict_proba(X[300:400])
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        pred = clf.predict(X[300:400])
+        np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(axis=1)])
+        assert np.mean(pred == labels[300:400]) > 0.9
+    # a query identical to a training sample gets all the weight there
+    clf = TangentDistanceKNN(n_neighbors=3, weights="distance").fit(X[:50], y[:50])
+    np.testing.assert_array_equal(clf.predict(X[:50]), y[:50])
+
+
+def test_tiny_widths_and_transform_cap():
+    rng = np.random.default_rng(0)
+    y = np.arange(30) % 3
+    for n_features in (1, 2, 3, 4, 5, 7):
+        X = rng.random((30, n_features)) + y[:, None]
+        clf = TangentDistanceKNN(n_neighbors=3).fit(X, y)
+        assert len(clf.transforms_) == max((n_features - 1) // 2, 0)
+        assert np.mean(clf.predict(X) == y) >= 0.85
+    with pytest.warns(UserWarning, match="Only 1 of the 3 requested"):
+        TangentDistanceKNN(transforms=["shift", "dilation", "thickening"]).fit(
+            rng.random((5, 3)), [0, 1, 0, 1, 0]
+        )
+    # image_shape=None: perfect squares are images, the rest signals
+    assert TangentDistanceKNN().fit(rng.random((4, 16)), [0, 1, 0, 1]).image_shape_ == (4, 4)
+    assert TangentDistanceKNN().fit(rng.random((4, 15)), [0, 1, 0, 1]).image_shape_ is None
+    clf = TangentDistanceKNN(image_shape=(3, 5)).fit(rng.random((4, 15)), [0, 1, 0, 1])
+    assert clf.image_shape_ == (3, 5) and len(clf.transforms_) == 7
+
+
+def test_bad_input(digits):
+    X, y = digits
+    X, y = X[:40], y[:40]
+    with pytest.raises(ValueError, match="product must equal n_features"):
+        TangentDistanceKNN(image_shape=(8, 7)).fit(X, y)
+    with pytest.raises(ValueError, match="product must equal n_features"):
+        tangent_distance(X, image_shape=(4, 4))
+    with pytest.raises(ValueError, match="Unknown image transform 'shear'"):
+        TangentDistanceKNN(transforms=["rotate", "shear"]).fit(X, y)
+    with pytest.raises(ValueError, match="Unknown image transform"):
+        tangent_distance(X, transforms="twist")
+    with pytest.raises(ValueError, match="image transforms but the data are treated as 1-D"):
+        TangentDistanceKNN(transforms=["rotate"]).fit(X[:, :10], y)
+    with pytest.raises(ValueError, match="n_candidates=2 must be >= n_neighbors=3"):
+        TangentDistanceKNN(n_neighbors=3, n_candidates=2).fit(X, y)
+    for sigma in (0, -0.5):
+        with pytest.raises(ValueError, match="'sigma' parameter"):
+            TangentDistanceKNN(sigma=sigma).fit(X, y)
+        with pytest.raises(ValueError, match="'sigma' parameter"):
+            tangent_distance(X, sigma=sigma)
+    with pytest.raises(ValueError, match="'sided' parameter"):
+        tangent_distance(X, sided="three")
+    with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
+        TangentDistanceKNN(n_neighbors=50, n_candidates=None).fit(X, y).predict(X)
+    with pytest.raises(ValueError, match="X has 64 features but Y has 63"):
+        tangent_distance(X, X[:, :63])
+    bad = X.copy()
+    bad[1, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        tangent_distance(bad)
+    with pytest.raises(ValueError, match="NaN"):
+        tangent_distance(X, bad)
+    bad[1, 5] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        TangentDistanceKNN().fit(bad, y)
+    with pytest.raises(ValueError, match="infinity"):
+        TangentDistanceKNN().fit(X, y).kneighbors(bad)
+
+
+@pytest.mark.slow
+def test_digits_error_well_below_euclidean(digits):
+    """5-fold unshuffled KFold on load_digits, 1-NN: tangent distance errs at
+    most 0.7x as often as Euclidean distance (measured: 1.9% vs 3.5%)."""
+    X, y = digits
+    errors = {"euclid": [], "td": [], "td_exact": []}
+    for train, test in KFold(5).split(X):
+        models = {
+            "euclid": KNeighborsClassifier(1),
+            "td": TangentDistanceKNN(n_jobs=-1),
+            "td_exact": TangentDistanceKNN(n_candidates=None, n_jobs=-1),
+        }
+        for name, model in models.items():
+            model.fit(X[train], y[train])
+            errors[name].append(np.mean(model.predict(X[test]) != y[test]))
+    err = {name: np.mean(e) for name, e in errors.items()}
+    assert 0.03 < err["euclid"] < 0.04
+    assert err["td"] <= 0.7 * err["euclid"], err
+    assert err["td_exact"] <= 0.7 * err["euclid"], err
