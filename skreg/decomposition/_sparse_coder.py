@@ -31,10 +31,10 @@ from ._kernels import omp_gram
 
 __all__ = ["SparseCoder", "sparse_encode"]
 
-#: scikit-learn's message (sklearn.linear_model._omp.premature), verbatim.
+#: scikit-learn's message (sklearn.linear_model._omp.premature, 1.9), verbatim.
 PREMATURE = (
     "Orthogonal matching pursuit ended prematurely due to linear dependence in "
-    "the dictionary. The requested precision might not have been reached."
+    "the dictionary. The requested precision might not have been met."
 )
 
 _FLOAT_DTYPES = (np.float64, np.float32)
