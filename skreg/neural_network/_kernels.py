@@ -127,21 +127,29 @@ def keep_threshold(keep):
 
 
 @jit
-def _mask_row(h, ht, s, key, unit_base, thr, scale):
-    """Bernoulli mask of one row: ``ht = h * s`` with ``s`` in {0, scale}."""
-    r = np.uint64(0)
-    for j in range(h.shape[0]):
-        g = unit_base + j
-        lane = g & 3
-        if j == 0 or lane == 0:
-            r = splitmix64(key + np.uint64(g >> 2) * np.uint64(0xD1B54A32D192ED03))
-        bits = (r >> np.uint64(16 * lane)) & np.uint64(0xFFFF)
-        if bits < thr:
-            s[j] = scale
-            ht[j] = h[j] * scale
-        else:
-            s[j] = 0.0
-            ht[j] = 0.0
+def _keep_scales(s, key, thr, scale):
+    """Mask scales of one row of one layer: ``s[j]`` in {0, scale}.
+
+    ``key`` identifies (seed, step, sample, layer); one splitmix64 hash of
+    ``key + block`` gives the four 16-bit uniforms of units 4*block..+3.
+    """
+    n = s.shape[0]
+    gold = np.uint64(0xD1B54A32D192ED03)
+    for blk in range((n + 3) >> 2):
+        r = splitmix64(key + np.uint64(blk) * gold)
+        j0 = blk * 4
+        for lane in range(4):
+            j = j0 + lane
+            if j < n:
+                bits = (r >> np.uint64(16 * lane)) & np.uint64(0xFFFF)
+                s[j] = scale if bits < thr else 0.0
+
+
+@jit
+def _layer_key(seed, step, sample, layer):
+    """Hash key of one (seed, step, sample, layer)."""
+    return splitmix64(_row_key(seed, step, sample) ^ (np.uint64(layer + 1)
+                                                      * np.uint64(0x9E3779B97F4A7C15)))
 
 
 @jit
@@ -351,19 +359,26 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
     keep_pre = pen == PEN_KL and act == ACT_RELU
 
     n0 = units[0]
-    H0 = _view(H, 0, nb, n0)
     sw_sum = 0.0
-    for r in range(nb):
-        i = idx[i0 + r]
-        sw_sum += sw[i]
-        for j in range(n0):
-            H0[r, j] = X[i, j]
     if drop_in:
+        # masked rows go straight from X to HT[0] (the unmasked copy is not
+        # needed: W_0's gradient uses the masked input)
         HT0 = _view(HT, 0, nb, n0)
         S0 = _view(S, 0, nb, n0)
         for r in range(nb):
-            key = _row_key(seed, step, kid[i0 + r])
-            _mask_row(H0[r], HT0[r], S0[r], key, 0, thr_in, sc_in)
+            i = idx[i0 + r]
+            sw_sum += sw[i]
+            s0 = S0[r]
+            _keep_scales(s0, _layer_key(seed, step, kid[i0 + r], 0), thr_in, sc_in)
+            for j in range(n0):
+                HT0[r, j] = X[i, j] * s0[j]
+    else:
+        H0 = _view(H, 0, nb, n0)
+        for r in range(nb):
+            i = idx[i0 + r]
+            sw_sum += sw[i]
+            for j in range(n0):
+                H0[r, j] = X[i, j]
 
     pen_sum = 0.0
     for l in range(L):
@@ -389,8 +404,11 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
                 HTl = _view(HT, bs_max * uoff[l + 1], nb, nout)
                 Sl = _view(S, bs_max * uoff[l + 1], nb, nout)
                 for r in range(nb):
-                    key = _row_key(seed, step, kid[i0 + r])
-                    _mask_row(Hout[r], HTl[r], Sl[r], key, uoff[l + 1], thr_hid, sc_hid)
+                    sl = Sl[r]
+                    _keep_scales(sl, _layer_key(seed, step, kid[i0 + r], l + 1), thr_hid,
+                                 sc_hid)
+                    for j in range(nout):
+                        HTl[r, j] = Hout[r, j] * sl[j]
         else:
             _bias_output(Hout, b, iopts[I_OUT], with_penalty)
     return pen_sum, sw_sum
@@ -793,6 +811,64 @@ def finish_gradient(theta, grad, ref, n_coef, sw_sum, iopts, fopts):
 
 
 @jit
+def _add_tie_gradient(theta, grad, ref, sw_sum, ta):
+    """grad += sw_sum * 2 tie_alpha (theta - ref) (raw scale); returns ||.||^2."""
+    tsq = 0.0
+    c = 2.0 * ta * sw_sum
+    for k in range(theta.shape[0]):
+        d = theta[k] - ref[k]
+        tsq += d * d
+        grad[k] += c * d
+    return tsq
+
+
+@jit
+def _adam_range(theta, grad, m1, m2, lo, hi, sc):
+    """Adam on theta[lo:hi]; ``sc`` = [1/S, l2/S, b1, 1-b1, b2, 1-b2, eps, lr_t]
+    in theta's dtype so float32 stays float32 (and vectorises)."""
+    inv = sc[0]
+    l2 = sc[1]
+    b1 = sc[2]
+    c1 = sc[3]
+    b2 = sc[4]
+    c2 = sc[5]
+    eps = sc[6]
+    lr_t = sc[7]
+    sq = 0.0
+    for k in range(lo, hi):
+        th = theta[k]
+        sq += th * th
+        g = grad[k] * inv + l2 * th
+        m = b1 * m1[k] + c1 * g
+        v = b2 * m2[k] + c2 * (g * g)
+        m1[k] = m
+        m2[k] = v
+        theta[k] = th - lr_t * m / (np.sqrt(v) + eps)
+    return sq
+
+
+@jit
+def _sgd_range(theta, grad, vel, lo, hi, sc, nesterov):
+    """SGD with momentum on theta[lo:hi]; ``sc`` = [1/S, l2/S, momentum, lr]."""
+    inv = sc[0]
+    l2 = sc[1]
+    mom = sc[2]
+    lr = sc[3]
+    sq = 0.0
+    for k in range(lo, hi):
+        th = theta[k]
+        sq += th * th
+        g = grad[k] * inv + l2 * th
+        v = mom * vel[k] - lr * g
+        vel[k] = v
+        if nesterov:
+            theta[k] = th + (mom * v - lr * g)
+        else:
+            theta[k] = th + v
+    return sq
+
+
+@jit
 def optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts, fopts, step, lr):
     """Finish the gradient and apply one sgd/adam step, in one pass.
 
@@ -802,55 +878,40 @@ def optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts, fopts, ste
     adam (scikit-learn's AdamOptimizer): ``m = b1 m + (1-b1) g``,
     ``v = b2 v + (1-b2) g^2``,
     ``theta -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps)``.
+    ``g`` = raw gradient / S + alpha W / S (+ 2 tie_alpha (theta - ref)).
     Returns the parameter-penalty part of the objective.
     """
     inv = 1.0 / sw_sum
     l2 = fopts[F_ALPHA] * inv
-    tie = iopts[I_TIE] != 0
     ta = fopts[F_TIE_ALPHA]
-    sq = 0.0
     tsq = 0.0
+    if iopts[I_TIE] != 0:
+        tsq = _add_tie_gradient(theta, grad, ref, sw_sum, ta)
     n = theta.shape[0]
+    sc = np.empty(8, dtype=theta.dtype)
+    sc[0] = inv
     if iopts[I_SOLVER] == 1:
         b1 = fopts[F_BETA1]
         b2 = fopts[F_BETA2]
-        eps = fopts[F_EPSILON]
-        lr_t = lr * math.sqrt(1.0 - b2**step) / (1.0 - b1**step)
-        for k in range(n):
-            th = theta[k]
-            g = grad[k] * inv
-            if k < n_coef:
-                sq += th * th
-                g += l2 * th
-            if tie:
-                d = th - ref[k]
-                tsq += d * d
-                g += 2.0 * ta * d
-            m = b1 * m1[k] + (1.0 - b1) * g
-            v = b2 * m2[k] + (1.0 - b2) * (g * g)
-            m1[k] = m
-            m2[k] = v
-            theta[k] = th - lr_t * m / (math.sqrt(v) + eps)
+        sc[2] = b1
+        sc[3] = 1.0 - b1
+        sc[4] = b2
+        sc[5] = 1.0 - b2
+        sc[6] = fopts[F_EPSILON]
+        sc[7] = lr * math.sqrt(1.0 - b2**step) / (1.0 - b1**step)
+        sc[1] = l2
+        sq = _adam_range(theta, grad, m1, m2, 0, n_coef, sc)
+        sc[1] = 0.0
+        _adam_range(theta, grad, m1, m2, n_coef, n, sc)
     else:
-        mom = fopts[F_MOMENTUM]
         nest = iopts[I_NESTEROV] != 0
-        for k in range(n):
-            th = theta[k]
-            g = grad[k] * inv
-            if k < n_coef:
-                sq += th * th
-                g += l2 * th
-            if tie:
-                d = th - ref[k]
-                tsq += d * d
-                g += 2.0 * ta * d
-            vel = mom * m1[k] - lr * g
-            m1[k] = vel
-            if nest:
-                theta[k] = th + (mom * vel - lr * g)
-            else:
-                theta[k] = th + vel
-    return 0.5 * l2 * sq + ta * tsq if tie else 0.5 * l2 * sq
+        sc[2] = fopts[F_MOMENTUM]
+        sc[3] = lr
+        sc[1] = l2
+        sq = _sgd_range(theta, grad, m1, 0, n_coef, sc, nest)
+        sc[1] = 0.0
+        _sgd_range(theta, grad, m1, n_coef, n, sc, nest)
+    return 0.5 * l2 * sq + ta * tsq
 
 
 @jit
