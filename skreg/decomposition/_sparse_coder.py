@@ -27,7 +27,7 @@ from skreg.utils._sklearn_compat import (
     validate_params,
 )
 
-from ._kernels import omp_gram
+from ._kernels import batch_omp, gram_matrix
 
 __all__ = ["SparseCoder", "sparse_encode"]
 
@@ -81,6 +81,23 @@ def _resolve_n_nonzero_coefs(n_nonzero_coefs, n_features, n_atoms, name):
     return int(n_nonzero_coefs)
 
 
+def _blas_controller():
+    """A cached threadpoolctl controller that also sees numba's BLAS."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot BLAS)
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+_CONTROLLER = None
+
+#: Signals per parallel block (one BLAS call and one workspace per block).
+_BLOCK = 128
+
+
 def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
     """Batch-OMP codes of the rows of validated ``X`` on validated ``D``.
 
@@ -89,9 +106,9 @@ def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
     """
     dtype = X.dtype
     n_atoms, n_features = D.shape
-    gram = np.ascontiguousarray(D @ D.T)
-    out = np.ascontiguousarray(X @ D.T)  # overwritten by the codes
-    xnorm2 = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    X = np.ascontiguousarray(X)
+    D = np.ascontiguousarray(D)
+    DT = np.ascontiguousarray(D.T)
     if tol is None:
         k_max, use_tol, tol = n_nonzero_coefs, False, 0.0
     else:
@@ -99,16 +116,18 @@ def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
         k_max, use_tol = max(1, min(n_atoms, n_features)), True
     int_type = np.int64 if dtype == np.float64 else np.int32
     mask = np.array([np.iinfo(int_type).max], dtype=int_type)
-    with numba_threads(n_jobs) as n_threads:
-        n_blocks = max(1, min(X.shape[0], 8 * n_threads)) if n_threads > 1 else 1
-        # blocks are handed out one at a time, so a thread slowed down by
-        # other work on the machine does not hold up the others
-        with numba.parallel_chunksize(1):
-            n_active, status = omp_gram(
-                gram, out, xnorm2, int(k_max), float(tol), use_tol,
-                float(np.finfo(dtype).eps), mask, n_blocks,
-            )
-    return out, n_active, status
+    # BLAS runs single-threaded inside numba's threads: no oversubscription,
+    # and no BLAS worker threads left spinning while the OMP steps run.
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        with numba_threads(n_jobs):
+            # blocks are handed out one at a time, so a thread slowed down by
+            # other work on the machine does not hold up the others
+            with numba.parallel_chunksize(1):
+                gram = gram_matrix(D, DT, 64)
+                return batch_omp(
+                    X, DT, gram, int(k_max), float(tol), use_tol,
+                    float(np.finfo(dtype).eps), mask, _BLOCK,
+                )
 
 
 def _warn_premature(status, stacklevel=3):
