@@ -67,7 +67,7 @@ def _dots_into(u, V, m, n, out):
 
 
 @jit(inline="always")
-def _pair_sq(x, Qx, rx, y, Qy, ry, tol, d, a, b, C, G, g, beta, alpha, perm):
+def _pair_sq(x, Qx, rx, y, Qy, ry, tol, d, a, b, C, G, g, beta, alpha, keep):
     """Squared tangent distance of one pair; scratch arrays are overwritten."""
     n = x.shape[0]
     for t in range(n):
@@ -105,12 +105,12 @@ def _pair_sq(x, Qx, rx, y, Qy, ry, tol, d, a, b, C, G, g, beta, alpha, perm):
             for q in range(k):
                 s -= G[k, q] * G[k, q]
             if s <= tol:
-                perm[k] = 0
+                keep[k] = 0
                 G[k, k] = 1.0
                 for m in range(k + 1, ry):
                     G[m, k] = 0.0
                 continue
-            perm[k] = 1
+            keep[k] = 1
             piv = np.sqrt(s)
             G[k, k] = piv
             for m in range(k + 1, ry):
@@ -123,12 +123,12 @@ def _pair_sq(x, Qx, rx, y, Qy, ry, tol, d, a, b, C, G, g, beta, alpha, perm):
             s = g[k]
             for q in range(k):
                 s -= G[k, q] * beta[q]
-            beta[k] = s / G[k, k] if perm[k] else 0.0
+            beta[k] = s / G[k, k] if keep[k] else 0.0
         for k in range(ry - 1, -1, -1):
             s = beta[k]
             for q in range(k + 1, ry):
                 s -= G[q, k] * beta[q]
-            beta[k] = s / G[k, k] if perm[k] else 0.0
+            beta[k] = s / G[k, k] if keep[k] else 0.0
     for i in range(rx):
         s = a[i]
         for j in range(ry):
@@ -199,60 +199,145 @@ def tangent_distance_candidates(X, QX, rX, Y, QY, rY, candidates, tol, out):
             out[i, c] = np.sqrt(sq)
 
 
+@jit(inline="always")
+def _orthonormalise(T, W, rtol, norms):
+    """Rank-revealing orthonormal basis of the rows of ``T`` into ``W``.
+
+    Modified Gram-Schmidt with pivoting (largest remaining residual first)
+    and a second orthogonalisation pass ("twice is enough").  Rows from the
+    returned rank on are zero.  A direction is kept only while its residual
+    norm exceeds ``rtol`` times the largest row norm of ``T``, so all-zero
+    tangents give rank 0 and exactly dependent ones are dropped.
+    """
+    k, n = T.shape
+    for i in range(k):
+        for t in range(n):
+            W[i, t] = T[i, t]
+    biggest = 0.0
+    for i in range(k):
+        norms[i] = np.sqrt(np.float64(_dot(W[i], W[i], n)))
+        biggest = max(biggest, norms[i])
+    threshold = rtol * biggest
+    r = 0
+    while r < k:
+        p = r
+        for i in range(r + 1, k):
+            if norms[i] > norms[p]:
+                p = i
+        if not norms[p] > threshold:
+            break
+        if p != r:
+            for t in range(n):
+                W[r, t], W[p, t] = W[p, t], W[r, t]
+            norms[r], norms[p] = norms[p], norms[r]
+        v = W[r]
+        for q in range(r):  # second pass against the earlier basis vectors
+            c = _dot(W[q], v, n)
+            for t in range(n):
+                v[t] -= c * W[q, t]
+        nv = np.sqrt(np.float64(_dot(v, v, n)))
+        if not nv > threshold:
+            break
+        for t in range(n):
+            v[t] /= nv
+        for i in range(r + 1, k):  # remove the new direction from the rest
+            c = _dot(v, W[i], n)
+            for t in range(n):
+                W[i, t] -= c * v[t]
+            norms[i] = np.sqrt(np.float64(_dot(W[i], W[i], n)))
+        r += 1
+    for i in range(r, k):
+        for t in range(n):
+            W[i, t] = 0.0
+    return r
+
+
 @jit_parallel
 def orthonormal_planes(T, rtol, Q, rank):
-    """Rank-revealing orthonormal bases of the tangent sets ``T[i]``.
-
-    Modified Gram-Schmidt with column pivoting (largest remaining residual
-    first) and a second orthogonalisation pass ("twice is enough"): row
-    ``r`` of ``Q[i]`` is the ``r``-th basis vector, rows from ``rank[i]`` on
-    are zero.  A direction is kept only while its residual norm exceeds
-    ``rtol`` times the largest tangent norm, so a blank sample (all
-    tangents zero) gets rank 0 and an exactly dependent tangent is dropped.
-    ``Q`` must not alias ``T``.
-    """
+    """``Q[i]``, ``rank[i]``: orthonormal basis of the tangent set ``T[i]``
+    (see ``_orthonormalise``); ``Q`` must not alias ``T``."""
     n_samples, k, n = T.shape
     for s in numba.prange(n_samples):
-        W = Q[s]
-        for i in range(k):
-            for t in range(n):
-                W[i, t] = T[s, i, t]
         norms = np.empty(k, dtype=np.float64)
-        biggest = 0.0
-        for i in range(k):
-            norms[i] = np.sqrt(np.float64(_dot(W[i], W[i], n)))
-            biggest = max(biggest, norms[i])
-        threshold = rtol * biggest
-        r = 0
-        while r < k:
-            # pivot: the remaining row with the largest residual norm
-            p = r
-            for i in range(r + 1, k):
-                if norms[i] > norms[p]:
-                    p = i
-            if not norms[p] > threshold:
-                break
-            if p != r:
-                for t in range(n):
-                    W[r, t], W[p, t] = W[p, t], W[r, t]
-                norms[r], norms[p] = norms[p], norms[r]
-            v = W[r]
-            for q in range(r):  # second pass against earlier basis vectors
-                c = _dot(W[q], v, n)
-                for t in range(n):
-                    v[t] -= c * W[q, t]
-            nv = np.sqrt(np.float64(_dot(v, v, n)))
-            if not nv > threshold:
-                break
-            for t in range(n):
-                v[t] /= nv
-            for i in range(r + 1, k):  # remove the new direction from the rest
-                c = _dot(v, W[i], n)
-                for t in range(n):
-                    W[i, t] -= c * v[t]
-                norms[i] = np.sqrt(np.float64(_dot(W[i], W[i], n)))
-            r += 1
-        for i in range(r, k):
-            for t in range(n):
-                W[i, t] = 0.0
-        rank[s] = r
+        rank[s] = _orthonormalise(T[s], Q[s], rtol, norms)
+
+
+@jit_parallel
+def knn_tangent(
+    Xq, Tq, rtol, E, n_cand, Xt, Qt, rt, tol, out_dist, out_ind
+):
+    """Nearest training samples of each query under tangent distance.
+
+    Per query (one ``prange`` iteration, scratch allocated once per query):
+    orthonormalise its raw tangents ``Tq[i]`` (none for one-sided: ``Tq``
+    has 0 rows), keep the ``n_cand`` training samples with the smallest
+    ``E[i]`` (squared Euclidean distances; ties to the lower index) -- or
+    all of them when ``n_cand`` equals the training set size, then ``E`` is
+    not read -- and return the ``k = out_dist.shape[1]`` smallest tangent
+    distances among those, sorted by (distance, index).
+    """
+    n_q, n = Xq.shape
+    n_t = Xt.shape[0]
+    kq = Tq.shape[1]
+    kk = max(kq, Qt.shape[1], 1)
+    k = out_dist.shape[1]
+    use_all = n_cand >= n_t
+    for i in numba.prange(n_q):
+        Qx = np.empty((kq, n), dtype=Xq.dtype)
+        norms = np.empty(max(kq, 1), dtype=np.float64)
+        rx = _orthonormalise(Tq[i], Qx, rtol, norms) if kq > 0 else 0
+        d = np.empty(n, dtype=Xq.dtype)
+        a = np.empty(kk, dtype=np.float64)
+        b = np.empty(kk, dtype=np.float64)
+        C = np.empty((kk, kk), dtype=np.float64)
+        G = np.empty((kk, kk), dtype=np.float64)
+        g = np.empty(kk, dtype=np.float64)
+        beta = np.empty(kk, dtype=np.float64)
+        alpha = np.empty(kk, dtype=np.float64)
+        flag = np.empty(kk, dtype=np.int64)
+        m = n_t if use_all else n_cand
+        cand = np.empty(m, dtype=np.int64)
+        if use_all:
+            for c in range(m):
+                cand[c] = c
+        else:
+            # insertion into a sorted shortlist of the m smallest E[i, j]
+            key = np.empty(m, dtype=E.dtype)
+            filled = 0
+            for j in range(n_t):
+                e = E[i, j]
+                if filled == m and not e < key[m - 1]:
+                    continue
+                pos = filled if filled < m else m - 1
+                while pos > 0 and e < key[pos - 1]:
+                    key[pos] = key[pos - 1]
+                    cand[pos] = cand[pos - 1]
+                    pos -= 1
+                key[pos] = e
+                cand[pos] = j
+                if filled < m:
+                    filled += 1
+        best_d = out_dist[i]
+        best_j = out_ind[i]
+        filled = 0
+        x = Xq[i]
+        for c in range(m):
+            j = cand[c]
+            dist = np.sqrt(
+                _pair_sq(x, Qx, rx, Xt[j], Qt[j], rt[j], tol, d, a, b, C, G, g, beta, alpha, flag)
+            )
+            if filled == k and not (
+                dist < best_d[k - 1] or (dist == best_d[k - 1] and j < best_j[k - 1])
+            ):
+                continue
+            pos = filled if filled < k else k - 1
+            while pos > 0 and (
+                dist < best_d[pos - 1] or (dist == best_d[pos - 1] and j < best_j[pos - 1])
+            ):
+                best_d[pos] = best_d[pos - 1]
+                best_j[pos] = best_j[pos - 1]
+                pos -= 1
+            best_d[pos] = dist
+            best_j[pos] = j
+            if filled < k:
+                filled += 1

@@ -29,11 +29,7 @@ from ..utils._tangent_vectors import (
     smooth_images,
     smooth_signals,
 )
-from ._kernels import (
-    orthonormal_planes,
-    tangent_distance_all,
-    tangent_distance_candidates,
-)
+from ._kernels import knn_tangent, orthonormal_planes, tangent_distance_all
 
 __all__ = ["TangentDistanceKNN", "tangent_distance"]
 
@@ -109,18 +105,25 @@ def _tangent_planes(X, image_shape, transforms, sigma):
     k = len(transforms)
     if k == 0 or n == 0:
         return np.zeros((n, k, n_features), dtype=X.dtype), np.zeros(n, np.int64)
-    if image_shape is None:
-        T = signal_tangents(X, transforms, sigma)
-    else:
-        T = image_tangents(X, image_shape, transforms, sigma)
+    T = _raw_tangents(X, image_shape, transforms, sigma)
     Q = np.empty_like(T)
     rank = np.empty(n, dtype=np.int64)
+    rtol = _rank_rtol(k, n_features, X.dtype)
+    orthonormal_planes(T, rtol, Q, rank)
+    return Q, rank
+
+
+def _rank_rtol(n_transforms, n_features, dtype):
     # numpy.linalg.matrix_rank's cut-off (with a safety factor for the
     # Gram-Schmidt residuals), relative to the largest tangent: directions
     # below it are rounding noise.
-    rtol = 16 * max(k, n_features) * np.finfo(X.dtype).eps
-    orthonormal_planes(T, rtol, Q, rank)
-    return Q, rank
+    return 16 * max(n_transforms, n_features) * float(np.finfo(dtype).eps)
+
+
+def _raw_tangents(X, image_shape, transforms, sigma):
+    if image_shape is None:
+        return signal_tangents(X, transforms, sigma)
+    return image_tangents(X, image_shape, transforms, sigma)
 
 
 def _no_planes(X):
@@ -249,18 +252,6 @@ def tangent_distance(
 # --------------------------------------------------------------------------
 # Classifier
 # --------------------------------------------------------------------------
-
-
-def _select(dist, index, k):
-    """The ``k`` smallest of each row, ordered by (distance, index)."""
-    if k < dist.shape[1]:
-        part = np.argpartition(dist, k - 1, axis=1)[:, :k]
-        dist = np.take_along_axis(dist, part, axis=1)
-        index = np.take_along_axis(index, part, axis=1)
-    order = np.argsort(index, axis=1, kind="stable")
-    dist, index = np.take_along_axis(dist, order, 1), np.take_along_axis(index, order, 1)
-    order = np.argsort(dist, axis=1, kind="stable")
-    return np.take_along_axis(dist, order, 1), np.take_along_axis(index, order, 1)
 
 
 class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
@@ -509,46 +500,48 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
         return (dist, ind) if return_distance else ind
 
     def _kneighbors(self, X, k):
+        """``(dist, ind)`` of the ``k`` nearest training samples, sorted.
+
+        ``X`` None: the training samples themselves.  Per chunk of queries:
+        smoothing and raw tangents in numpy/scipy, the Euclidean shortlist's
+        squared distances as one BLAS product, then one numba call that
+        orthonormalises each query's tangents, shortlists, and ranks by
+        tangent distance.
+        """
         Xt, Qt, rt = self._fit_X, self.tangents_, self.tangent_rank_
         n_fit, n_features = Xt.shape
-        two = self.sided == "two"
-        Xq = Xt if X is None else None
-        m = self.n_candidates
-        exact = m is None or max(m, k) >= n_fit
-        m = n_fit if exact else max(m, k)
+        m = n_fit if self.n_candidates is None else min(max(self.n_candidates, k), n_fit)
+        exact = m == n_fit
         n_queries = n_fit if X is None else X.shape[0]
         dist = np.empty((n_queries, k), dtype=Xt.dtype)
-        ind = np.empty((n_queries, k), dtype=np.intp)
+        ind = np.empty((n_queries, k), dtype=np.int64)
         tol = _PIVOT_TOL[Xt.dtype]
+        rtol = _rank_rtol(len(self.transforms_), n_features, Xt.dtype)
         if not exact:
             sq_norms_t = np.einsum("ij,ij->i", Xt, Xt)
+        no_E = np.empty((0, 0), dtype=Xt.dtype)
         with numba_threads(self.n_jobs):
-            for rows in _chunks(n_queries, m, n_features):
+            for rows in _chunks(n_queries, 1 if exact else n_fit, n_features):
                 if X is None:
-                    xq, (Qq, rq) = Xq[rows], (Qt[rows], rt[rows])
+                    xq, Tq = Xt[rows], Qt[rows]  # already a basis; re-orthonormalised
                 else:
                     xq = _distance_space(X[rows], self.image_shape_, self.sigma)
-                    Qq, rq = (
-                        _tangent_planes(X[rows], self.image_shape_, self.transforms_, self.sigma)
-                        if two
-                        else _no_planes(X[rows])
-                    )
-                if not two:
-                    Qq, rq = _no_planes(xq)
-                out = np.empty((xq.shape[0], m), dtype=Xt.dtype)
+                    Tq = _raw_tangents(X[rows], self.image_shape_, self.transforms_, self.sigma)
+                if self.sided == "one":
+                    Tq = Tq[:, :0]
                 if exact:
-                    tangent_distance_all(xq, Qq, rq, Xt, Qt, rt, tol, out)
-                    cand = np.broadcast_to(np.arange(n_fit), out.shape)
+                    E = no_E
                 else:
-                    # Euclidean pre-selection: ||q||^2 - 2 q.t + ||t||^2 (BLAS).
-                    e = xq @ Xt.T
-                    e *= -2
-                    e += sq_norms_t
-                    cand = np.argpartition(e, m - 1, axis=1)[:, :m]
-                    cand = np.ascontiguousarray(cand, dtype=np.int64)
-                    tangent_distance_candidates(xq, Qq, rq, Xt, Qt, rt, cand, tol, out)
-                dist[rows], ind[rows] = _select(out, cand, k)
-        return dist, ind
+                    # ||t||^2 - 2 q.t: the squared Euclidean distance up to a
+                    # per-query constant, which does not change the shortlist
+                    E = xq @ Xt.T
+                    E *= -2
+                    E += sq_norms_t
+                knn_tangent(
+                    xq, np.ascontiguousarray(Tq), rtol, E, m, Xt, Qt, rt, tol,
+                    dist[rows], ind[rows],
+                )
+        return dist, ind.astype(np.intp, copy=False)
 
     def predict_proba(self, X):
         """Class probabilities: (weighted) votes of the nearest neighbours.
