@@ -160,3 +160,17 @@ EXPECTED_FAILED["MLPClassifier"] = _mlp_expected_failed
 FAST_PARAMS["DropoutMLPClassifier"] = dict(hidden_layer_sizes=(32,), max_iter=100)
 VARIANTS["DropoutMLPClassifier"] = [dict(dropout_method="fast")]
 EXPECTED_FAILED["DropoutMLPClassifier"] = _mlp_expected_failed
+
+
+# --- ensemble ---
+# A small template with few epochs; three members keep the checks fast.
+def _bagged_fast_params():
+    from skreg.neural_network import MLPClassifier
+
+    return dict(
+        estimator=MLPClassifier(hidden_layer_sizes=(32,), max_iter=100),
+        n_estimators=3,
+    )
+
+
+FAST_PARAMS["BaggedMLPClassifier"] = _bagged_fast_params()

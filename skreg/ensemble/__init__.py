@@ -1,3 +1,5 @@
 """Ensembles of skreg neural networks (bagging)."""
 
-__all__ = []
+from ._bagging import BaggedMLPClassifier
+
+__all__ = ["BaggedMLPClassifier"]

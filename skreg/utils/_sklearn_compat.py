@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import (
     Hidden,
     Interval,
     Options,
+    RealNotInt,
     StrOptions,
     validate_params,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Interval",
     "Options",
     "Real",
+    "RealNotInt",
     "StrOptions",
     "_check_sample_weight",
     "_fit_context",
