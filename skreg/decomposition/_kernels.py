@@ -6,10 +6,11 @@ codes returned here into scikit-learn's warnings.
 
 Batch-OMP (Rubinstein, Zibulevsky and Elad, 2008)
 -------------------------------------------------
-For a dictionary ``D`` (atoms as rows, ``n_atoms x n_features``) the caller
-computes, with BLAS and once for the whole batch, the Gram matrix
-``G = D D^T`` and the correlations ``alpha0 = X D^T`` (one row per signal),
-plus ``||x||^2`` per signal.  Per signal, with ``I`` the chosen atoms in
+For a dictionary ``D`` (atoms as rows, ``n_atoms x n_features``) the Gram
+matrix ``G = D D^T`` is computed once and the correlations
+``alpha0 = X D^T`` once per block of signals, both by BLAS (``np.dot``
+inside the parallel kernels, BLAS itself single-threaded), plus ``||x||^2``
+per signal.  Per signal, with ``I`` the chosen atoms in
 selection order and ``G_II = L L^T`` the Cholesky factor of their Gram,
 one step is::
 
