@@ -175,30 +175,6 @@ def tangent_distance_all(X, QX, rX, Y, QY, rY, tol, out):
             out[i, j] = np.sqrt(sq)
 
 
-@jit_parallel
-def tangent_distance_candidates(X, QX, rX, Y, QY, rY, candidates, tol, out):
-    """``out[i, c]`` = tangent distance between ``X[i]`` and ``Y[candidates[i, c]]``."""
-    n_x, n = X.shape
-    k = max(QX.shape[1], QY.shape[1], 1)
-    for i in numba.prange(n_x):
-        d = np.empty(n, dtype=X.dtype)
-        a = np.empty(k, dtype=np.float64)
-        b = np.empty(k, dtype=np.float64)
-        C = np.empty((k, k), dtype=np.float64)
-        G = np.empty((k, k), dtype=np.float64)
-        g = np.empty(k, dtype=np.float64)
-        beta = np.empty(k, dtype=np.float64)
-        alpha = np.empty(k, dtype=np.float64)
-        perm = np.empty(k, dtype=np.int64)
-        x, Qx, rx = X[i], QX[i], rX[i]
-        for c in range(candidates.shape[1]):
-            j = candidates[i, c]
-            sq = _pair_sq(
-                x, Qx, rx, Y[j], QY[j], rY[j], tol, d, a, b, C, G, g, beta, alpha, perm
-            )
-            out[i, c] = np.sqrt(sq)
-
-
 @jit(inline="always")
 def _orthonormalise(T, W, rtol, norms):
     """Rank-revealing orthonormal basis of the rows of ``T`` into ``W``.
