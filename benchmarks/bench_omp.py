@@ -58,7 +58,7 @@ def timed(fn, repeat):
 
 
 def load():
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def first_call_in_fresh_process():
@@ -129,7 +129,7 @@ def main(argv=None):
 
         n_sk = min(n, 500) if args.quick else n
         sk = SkSparseCoder(D, transform_algorithm="omp", transform_n_nonzero_coefs=k)
-        sk_code, sk_times = timed(lambda: sk.transform(X[:n_sk]), 1)
+        sk_code, sk_times = timed(lambda sk=sk, Xs=X[:n_sk]: sk.transform(Xs), 1)
         sk_times = [t * n / n_sk for t in sk_times]  # extrapolated if --quick
         rows["scikit-learn"] = (sk_times, recovery(sk_code != 0, planted[:n_sk]))
         same = np.mean(np.all((sk_code != 0) == (code[:n_sk] != 0), axis=1))
@@ -144,14 +144,16 @@ def main(argv=None):
             Df = np.asfortranarray(D.T)  # atoms as columns
             spams.omp(Xf[:, :10], Df, L=k, numThreads=2)
             sp_code, sp_times = timed(
-                lambda: spams.omp(Xf, Df, L=k, numThreads=2), args.repeat
+                lambda Xf=Xf, Df=Df, k=k: spams.omp(Xf, Df, L=k, numThreads=2),
+                args.repeat,
             )
             sp_dense = sp_code.T.toarray()
             rows["SPAMS (numThreads=2)"] = (sp_times, recovery(sp_dense != 0, planted))
             same = np.mean(np.all((sp_dense != 0) == (code != 0), axis=1))
             print(f"skreg vs SPAMS: same support {same:.4%}")
 
-        print(f"{'method':<26}{'best s':>9}{'median s':>10}{'signals/s':>12}{'recovery':>10}")
+        header = ("method", "best s", "median s", "signals/s", "recovery")
+        print("{:<26}{:>9}{:>10}{:>12}{:>10}".format(*header))
         for name, (t, rec) in rows.items():
             print(
                 f"{name:<26}{min(t):>9.4f}{statistics.median(t):>10.4f}"

@@ -37,8 +37,12 @@ if QUICK:
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)
     ksvd = KSVD(
-        N_ATOMS, transform_n_nonzero_coefs=K, max_iter=MAX_ITER, tol=1e-5,
-        random_state=0, n_jobs=2,
+        N_ATOMS,
+        transform_n_nonzero_coefs=K,
+        max_iter=MAX_ITER,
+        tol=1e-5,
+        random_state=0,
+        n_jobs=2,
     ).fit(X)
 
 # The same OMP-5 coding with atoms drawn from the data (K-SVD's starting point).

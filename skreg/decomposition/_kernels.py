@@ -91,7 +91,12 @@ def _update_alpha(alpha, a0, gram, idx, gamma, n):
         for t in range(m):
             alpha[t] = a0[t]
     while j + 4 <= n:
-        g0, g1, g2, g3 = dt(gamma[j]), dt(gamma[j + 1]), dt(gamma[j + 2]), dt(gamma[j + 3])
+        g0, g1, g2, g3 = (
+            dt(gamma[j]),
+            dt(gamma[j + 1]),
+            dt(gamma[j + 2]),
+            dt(gamma[j + 3]),
+        )
         r0, r1 = gram[idx[j]], gram[idx[j + 1]]
         r2, r3 = gram[idx[j + 2]], gram[idx[j + 3]]
         for t in range(m):
@@ -111,8 +116,9 @@ def _update_alpha(alpha, a0, gram, idx, gamma, n):
 
 
 @jit
-def _omp_block(gram, out, xnorm2, start, stop, k_max, tol, use_tol, eps, mask_arr,
-               n_active, status):
+def _omp_block(
+    gram, out, xnorm2, start, stop, k_max, tol, use_tol, eps, mask_arr, n_active, status
+):
     """Batch-OMP for signals ``start:stop``; codes overwrite ``out`` rows.
 
     ``out[i]`` holds ``alpha0 = D x_i`` on entry and the code on exit.
@@ -281,8 +287,20 @@ def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
             for t in range(f):
                 acc += float(X[i, t]) * float(X[i, t])
             xnorm2[i] = acc
-        _omp_block(gram, out, xnorm2, start, stop, k_max, tol, use_tol, eps,
-                   mask_arr, n_active, status)
+        _omp_block(
+            gram,
+            out,
+            xnorm2,
+            start,
+            stop,
+            k_max,
+            tol,
+            use_tol,
+            eps,
+            mask_arr,
+            n_active,
+            status,
+        )
     return out, n_active, status
 
 

@@ -190,9 +190,7 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _initial_dictionary(self, X, n_components, rng):
         n_samples, n_features = X.shape
         if self.dict_init is not None:
-            D = check_array(
-                self.dict_init, dtype=_FLOAT_DTYPES, input_name="dict_init"
-            )
+            D = check_array(self.dict_init, dtype=_FLOAT_DTYPES, input_name="dict_init")
             if D.shape != (n_components, n_features):
                 raise ValueError(
                     f"dict_init has shape {D.shape}; expected (n_components, "
@@ -261,11 +259,11 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
         n_samples, n_features = X.shape
-        n_components = (
-            n_features if self.n_components is None else self.n_components
-        )
+        n_components = n_features if self.n_components is None else self.n_components
         k = _resolve_n_nonzero_coefs(
-            self.transform_n_nonzero_coefs, n_features, n_components,
+            self.transform_n_nonzero_coefs,
+            n_features,
+            n_components,
             "transform_n_nonzero_coefs",
         )
         rng = check_random_state(self.random_state)
@@ -324,8 +322,12 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
         D = self.components_.astype(X.dtype, copy=False)
         return _encode(
-            X, np.ascontiguousarray(D), self.transform_n_nonzero_coefs, None,
-            self.n_jobs, name="transform_n_nonzero_coefs",
+            X,
+            np.ascontiguousarray(D),
+            self.transform_n_nonzero_coefs,
+            None,
+            self.n_jobs,
+            name="transform_n_nonzero_coefs",
         )
 
     def inverse_transform(self, X):

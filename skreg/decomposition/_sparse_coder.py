@@ -44,9 +44,7 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 
 def _validate_dictionary(dictionary, dtype):
     """The dictionary as a C-contiguous ``dtype`` array with no zero atom."""
-    D = check_array(
-        dictionary, dtype=_FLOAT_DTYPES, input_name="dictionary", order="C"
-    )
+    D = check_array(dictionary, dtype=_FLOAT_DTYPES, input_name="dictionary", order="C")
     norms = np.einsum("ij,ij->i", D, D, dtype=np.float64)
     zero = np.flatnonzero(norms == 0)
     if zero.size:
@@ -148,8 +146,15 @@ def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
             with numba.parallel_chunksize(1):
                 gram = gram_matrix(D, DT, 64)
                 return batch_omp(
-                    X, DT, gram, int(k_max), float(tol), use_tol,
-                    float(np.finfo(dtype).eps), mask, _BLOCK,
+                    X,
+                    DT,
+                    gram,
+                    int(k_max),
+                    float(tol),
+                    use_tol,
+                    float(np.finfo(dtype).eps),
+                    mask,
+                    _BLOCK,
                 )
 
 
@@ -414,7 +419,9 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                     "constraint); use 'lasso_lars', 'lasso_cd' or 'threshold'."
                 )
             _resolve_n_nonzero_coefs(
-                self.transform_n_nonzero_coefs, D.shape[1], D.shape[0],
+                self.transform_n_nonzero_coefs,
+                D.shape[1],
+                D.shape[0],
                 "transform_n_nonzero_coefs",
             )
         return D
@@ -467,8 +474,12 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         _check_n_features(X, D)
         if self.transform_algorithm == "omp":
             code = _encode(
-                X, D, self.transform_n_nonzero_coefs, self.transform_alpha,
-                self.n_jobs, name="transform_n_nonzero_coefs",
+                X,
+                D,
+                self.transform_n_nonzero_coefs,
+                self.transform_alpha,
+                self.n_jobs,
+                name="transform_n_nonzero_coefs",
             )
         else:
             from sklearn.decomposition import sparse_encode as sk_sparse_encode

@@ -69,9 +69,7 @@ def ksvd_row(data):
 
     from skreg.decomposition import KSVD
 
-    ksvd = KSVD(
-        N_ATOMS_KSVD, transform_n_nonzero_coefs=K, max_iter=10, random_state=0
-    )
+    ksvd = KSVD(N_ATOMS_KSVD, transform_n_nonzero_coefs=K, max_iter=10, random_state=0)
     baseline = MiniBatchDictionaryLearning(
         N_ATOMS_KSVD,
         transform_algorithm="omp",
@@ -83,7 +81,9 @@ def ksvd_row(data):
         warnings.simplefilter("ignore")  # ConvergenceWarning at the small budgets
         _, ours_s = timed(ksvd.fit, data.X_train)
         _, theirs_s = timed(baseline.fit, data.X_train)
-        ours = _relative_error(data.X_test, ksvd.transform(data.X_test), ksvd.components_)
+        ours = _relative_error(
+            data.X_test, ksvd.transform(data.X_test), ksvd.components_
+        )
         theirs = _relative_error(
             data.X_test, baseline.transform(data.X_test), baseline.components_
         )

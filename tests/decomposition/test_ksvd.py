@@ -38,7 +38,9 @@ def test_recovers_planted_dictionary(seed):
     0.89 (seeds 0, 1, 2: 0.90, 0.925, 0.925).  Threshold: 85%.
     """
     X, D = planted(seed)
-    est = fit_quietly(KSVD(40, transform_n_nonzero_coefs=3, max_iter=40, random_state=0), X)
+    est = fit_quietly(
+        KSVD(40, transform_n_nonzero_coefs=3, max_iter=40, random_state=0), X
+    )
     assert recovered(D, est.components_) >= 0.85
     # measured final / initial rms error: 0.22-0.39
     assert est.error_[-1] < 0.5 * est.error_[0]
@@ -46,7 +48,9 @@ def test_recovers_planted_dictionary(seed):
 
 def test_fitted_attributes(rng):
     X = rng.standard_normal((120, 10))
-    est = fit_quietly(KSVD(15, transform_n_nonzero_coefs=2, max_iter=6, random_state=0), X)
+    est = fit_quietly(
+        KSVD(15, transform_n_nonzero_coefs=2, max_iter=6, random_state=0), X
+    )
     assert est.components_.shape == (15, 10)
     np.testing.assert_allclose(np.linalg.norm(est.components_, axis=1), 1.0, rtol=1e-10)
     assert est.error_.shape == (est.n_iter_,) and est.error_.dtype == np.float64
@@ -72,7 +76,9 @@ def test_default_n_components_and_k(rng):
 
 def test_error_history_follows_the_residual(rng):
     X, _ = planted(1, n_samples=300)
-    est = fit_quietly(KSVD(40, transform_n_nonzero_coefs=3, max_iter=5, tol=0, random_state=0), X)
+    est = fit_quietly(
+        KSVD(40, transform_n_nonzero_coefs=3, max_iter=5, tol=0, random_state=0), X
+    )
     assert est.n_iter_ == 5
     code = est.transform(X)
     rms = np.sqrt(np.mean((X - code @ est.components_) ** 2))
@@ -84,7 +90,9 @@ def test_error_history_follows_the_residual(rng):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_n_jobs_and_refit_bit_identical(rng, dtype):
     X = rng.standard_normal((200, 12)).astype(dtype)
-    params = dict(n_components=20, transform_n_nonzero_coefs=3, max_iter=4, random_state=3)
+    params = dict(
+        n_components=20, transform_n_nonzero_coefs=3, max_iter=4, random_state=3
+    )
     a = fit_quietly(KSVD(n_jobs=1, **params), X)
     b = fit_quietly(KSVD(n_jobs=2, **params), X)
     c = fit_quietly(KSVD(n_jobs=2, **params), X)
@@ -101,7 +109,10 @@ def test_unused_and_duplicate_atoms_are_replaced(rng):
     init[5] = init[2]  # duplicate
     init[7] = -init[1]  # duplicate up to sign
     est = fit_quietly(
-        KSVD(10, transform_n_nonzero_coefs=2, max_iter=3, dict_init=init, random_state=0), X
+        KSVD(
+            10, transform_n_nonzero_coefs=2, max_iter=3, dict_init=init, random_state=0
+        ),
+        X,
     )
     D = est.components_
     assert np.isfinite(D).all()
@@ -165,7 +176,9 @@ def test_degenerate_data_no_nan(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert np.isfinite(est.transform(X)).all()
-    one_feature = fit_quietly(KSVD(3, max_iter=2, random_state=0), rng.standard_normal((10, 1)))
+    one_feature = fit_quietly(
+        KSVD(3, max_iter=2, random_state=0), rng.standard_normal((10, 1))
+    )
     assert np.isfinite(one_feature.components_).all()
 
 

@@ -112,7 +112,7 @@ def test_tol_mode_matches_reference(rng, dtype):
     X, _ = planted(rng, 50, D, 4, noise=0.05)
     tol = 20 * 0.05**2 * 2.0  # twice the expected noise energy
     code = sparse_encode(X, D, tol=tol)
-    for x, c in zip(X, code):
+    for x, c in zip(X, code, strict=True):
         ref, _ = omp_reference(x, D, tol=tol)
         np.testing.assert_array_equal(c != 0, ref != 0)
         np.testing.assert_allclose(c, ref, rtol=RTOL[dtype], atol=2 * RTOL[dtype])
@@ -313,7 +313,9 @@ def test_split_sign_and_inverse_transform(rng):
     np.testing.assert_array_equal(code_split[:, :12] - code_split[:, 12:], code)
     np.testing.assert_allclose(split.inverse_transform(code_split), code @ D)
     ours = split.transform(X)
-    theirs = skd.SparseCoder(D, transform_n_nonzero_coefs=3, split_sign=True).transform(X)
+    theirs = skd.SparseCoder(D, transform_n_nonzero_coefs=3, split_sign=True).transform(
+        X
+    )
     np.testing.assert_allclose(ours, theirs, atol=1e-10)
     assert len(split.get_feature_names_out()) == 24
     with pytest.raises(ValueError, match="number of components"):
