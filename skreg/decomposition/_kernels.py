@@ -129,7 +129,7 @@ def _omp_block(
     mask = mask_arr[0]
     alpha = np.empty(m, dtype=gram.dtype)
     alpha_bits = alpha.view(mask_arr.dtype)
-    L = np.zeros((k_max, k_max))
+    L = np.empty((k_max, k_max))  # every entry read is written first
     inv_diag = np.empty(k_max)
     z = np.empty(k_max)
     gamma = np.empty(k_max)

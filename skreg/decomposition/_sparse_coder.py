@@ -1,8 +1,8 @@
 """OMP sparse coding against a fixed dictionary: ``sparse_encode`` and ``SparseCoder``.
 
-Both run the Batch-OMP kernel of ``_kernels.py``: the Gram matrix and the
-correlations come from BLAS once, every signal is then coded in parallel
-without touching it again.
+Both run the Batch-OMP kernels of ``_kernels.py``: the Gram matrix and the
+correlations come from BLAS (once, and once per block of signals), every
+signal is then coded in parallel without touching it again.
 """
 
 import threading
@@ -45,6 +45,7 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 def _validate_dictionary(dictionary, dtype):
     """The dictionary as a C-contiguous ``dtype`` array with no zero atom."""
     D = check_array(dictionary, dtype=_FLOAT_DTYPES, input_name="dictionary", order="C")
+    D = np.ascontiguousarray(D, dtype=dtype)
     norms = np.einsum("ij,ij->i", D, D, dtype=np.float64)
     zero = np.flatnonzero(norms == 0)
     if zero.size:
@@ -52,12 +53,12 @@ def _validate_dictionary(dictionary, dtype):
             f"The dictionary has {zero.size} zero atom(s) (all-zero rows, "
             f"first at row {zero[0]}); every atom must have a positive norm."
         )
-    if not np.isfinite(norms).all():
+    if not (np.isfinite(norms).all() and norms.max() <= np.finfo(dtype).max):
         raise ValueError(
             "The dictionary has an atom whose squared norm overflows "
             f"{np.dtype(dtype).name}; rescale the dictionary."
         )
-    return np.ascontiguousarray(D, dtype=dtype)
+    return D
 
 
 def _check_n_features(X, D):

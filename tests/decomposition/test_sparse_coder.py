@@ -462,3 +462,10 @@ def test_bad_transform_algorithm(problem):
     X, D = problem
     with pytest.raises(ValueError, match="transform_algorithm"):
         SparseCoder(D, transform_algorithm="nope").fit(X)
+
+
+def test_atom_overflowing_the_working_dtype(problem):
+    X, D = problem
+    D[2] = 1e30  # finite in float64, its squared norm overflows float32
+    with pytest.raises(ValueError, match="overflows float32"):
+        sparse_encode(X.astype(np.float32), D)
