@@ -485,7 +485,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
         if early_stopping:
-            stratify = y_idx
+            # the split scikit-learn's MLPClassifier makes: stratified only
+            # when there is one output unit (binary), on the indicator matrix
+            stratify = (y_idx == 1)[:, None] if iopts[K.I_OUT] == 0 else None
             idx_all = np.arange(X.shape[0])
             idx_train, idx_val = train_test_split(
                 idx_all, random_state=rs, test_size=self.validation_fraction,

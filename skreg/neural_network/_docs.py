@@ -56,8 +56,10 @@ ENGINE_PARAMS = """\
         Use Nesterov's momentum ('sgd').
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified) and stop
-        when its accuracy stops improving; the best weights are restored.
+        Hold out ``validation_fraction`` of the data (the same split as
+        scikit-learn's MLPClassifier: stratified for binary problems) and
+        stop when its accuracy stops improving; the best weights are
+        restored.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.

@@ -118,8 +118,15 @@ class DropoutMLPClassifier(BaseMLPClassifier):
             )
 
     def _init_random_state(self, rs):
-        self._dropout_seed = int(rs.randint(0, np.iinfo(np.int32).max))
-        self._mc_seed = int(rs.randint(0, np.iinfo(np.int32).max))
+        # Peek at the stream without advancing it, so that with both rates 0
+        # the fit is bit-identical to MLPClassifier (and scikit-learn): the
+        # seeds only key splitmix64 hashes, never a generator that shares
+        # the shuffling stream.
+        state = rs.get_state()
+        seeds = rs.randint(0, np.iinfo(np.int32).max, size=2)
+        rs.set_state(state)
+        self._dropout_seed = int(seeds[0])
+        self._mc_seed = int(seeds[1])
 
     # -- inference ---------------------------------------------------------------
     def _mc_samples(self, X, n_samples):
