@@ -489,7 +489,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "Warm-start fitting without increasing n_estimators does not fit "
                 "new members.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             return self
 
@@ -550,7 +550,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "oob_score_ (their oob_decision_function_ rows are NaN). Use more "
                 "estimators for a reliable out-of-bag estimate.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # _set_oob_score < fit < _fit_context < caller
             )
         if has.any():
             pred = np.argmax(dec[has], axis=1)
