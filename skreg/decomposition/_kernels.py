@@ -39,6 +39,8 @@ Status codes (one per signal)
        met (zero signal, signal already represented, k >= rank);
 ``2``  the best atom is linearly dependent on the chosen ones (its Schur
        complement in the Gram is not positive): duplicate/collinear atoms.
+``3``  a coefficient overflowed the working dtype (signal or atoms too
+       large for float32); the code is set to zero and the caller raises.
 Codes for statuses 1 and 2 hold the last well-posed least-squares fit.
 """
 
@@ -134,9 +136,10 @@ def _omp_block(
     z = np.empty(k_max)
     gamma = np.empty(k_max)
     idx = np.empty(k_max, dtype=np.int64)
+    # np.float64(), not float(): numba's float() keeps a float32 as float32
     gmax = 0.0
     for t in range(m):
-        gmax = max(gmax, float(gram[t, t]))
+        gmax = max(gmax, np.float64(gram[t, t]))
     dep_tol = _DEP_FACTOR * eps
 
     for i in range(start, stop):
@@ -153,19 +156,19 @@ def _omp_block(
             while True:
                 if n == 0:
                     lam = _argmax_abs(a0_bits, mask)
-                    amax = abs(float(a0[lam]))
+                    amax = abs(np.float64(a0[lam]))
                 else:
                     lam = _argmax_abs(alpha_bits, mask)
-                    amax = abs(float(alpha[lam]))
+                    amax = abs(np.float64(alpha[lam]))
                 if amax * amax <= thr:
                     st = 1
                     break
                 glam = gram[lam]
-                gll = float(glam[lam])
+                gll = np.float64(glam[lam])
                 # new row of the Cholesky factor: L[:n, :n] w = G[I, lam]
                 nrm = 0.0
                 for r in range(n):
-                    v = float(glam[idx[r]])
+                    v = np.float64(glam[idx[r]])
                     for c in range(r):
                         v -= L[r, c] * L[n, c]
                     v *= inv_diag[r]
@@ -179,7 +182,7 @@ def _omp_block(
                 L[n, n] = lnn
                 inv_diag[n] = 1.0 / lnn
                 idx[n] = lam
-                v = float(a0[lam])
+                v = np.float64(a0[lam])
                 for c in range(n):
                     v -= L[n, c] * z[c]
                 z[n] = v * inv_diag[n]
@@ -212,6 +215,11 @@ def _omp_block(
             a0[t] = 0
         for j in range(n):
             a0[idx[j]] = dt(gamma[j])
+            if not np.isfinite(a0[idx[j]]):  # overflow of the working dtype
+                st = 3
+        if st == 3:
+            for t in range(m):
+                a0[t] = 0
         n_active[i] = n
         status[i] = st
 
@@ -285,7 +293,7 @@ def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
         for i in range(start, stop):
             acc = 0.0
             for t in range(f):
-                acc += float(X[i, t]) * float(X[i, t])
+                acc += np.float64(X[i, t]) * np.float64(X[i, t])
             xnorm2[i] = acc
         _omp_block(
             gram,
@@ -317,7 +325,7 @@ def _leading_right_singular_vector(E, v, max_iter, tol):
     M = np.zeros((f, f))
     for a in range(p):
         for s in range(f):
-            e = float(E[a, s])
+            e = np.float64(E[a, s])
             for t in range(f):
                 M[s, t] += e * E[a, t]
     w = np.empty(f)
@@ -413,7 +421,7 @@ def ksvd_update(R, code, D):
             i = rows[start + a]
             c = 0.0
             for t in range(f):
-                c += float(E[a, t]) * v[t]
+                c += np.float64(E[a, t]) * v[t]
             code[i, j] = c
             for t in range(f):
                 R[i, t] = E[a, t] - c * v[t]

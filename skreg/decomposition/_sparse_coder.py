@@ -160,6 +160,13 @@ def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
 
 
 def _warn_premature(status, stacklevel=3):
+    overflow = np.flatnonzero(status == 3)
+    if overflow.size:
+        raise ValueError(
+            f"The codes of {overflow.size} signal(s) (first: row {overflow[0]}) "
+            "overflow the working float dtype; rescale X or the dictionary "
+            "(or pass float64 data)."
+        )
     if status.any():
         warnings.warn(PREMATURE, RuntimeWarning, stacklevel=stacklevel)
 

@@ -469,3 +469,19 @@ def test_atom_overflowing_the_working_dtype(problem):
     D[2] = 1e30  # finite in float64, its squared norm overflows float32
     with pytest.raises(ValueError, match="overflows float32"):
         sparse_encode(X.astype(np.float32), D)
+
+
+def test_float32_overflow_is_an_error_not_nan(rng):
+    D = np.full((3, 8), np.sqrt(1 / 8), dtype=np.float32)
+    D[1, :4] *= -1
+    D[2, ::2] *= -1
+    X = np.full((2, 8), 2e38, dtype=np.float32)  # X D^T overflows float32
+    with pytest.raises(ValueError, match="overflow the working float dtype"):
+        sparse_encode(X, D, n_nonzero_coefs=2)
+    code = sparse_encode(X.astype(np.float64), D, n_nonzero_coefs=1)
+    assert np.isfinite(code).all()
+    # large but representable float32 data codes fine (norms in float64)
+    X_big = np.full((2, 8), 3e19, dtype=np.float32)
+    np.testing.assert_allclose(
+        sparse_encode(X_big, D, n_nonzero_coefs=1)[:, 0], 3e19 * np.sqrt(8), rtol=1e-6
+    )
