@@ -79,12 +79,26 @@ def _pair_sq(x, Qx, rx, y, Qy, ry, tol, d, a, b, C, G, g, beta, alpha, keep):
         a[i] = _dot(Qx[i], d, n)
     for j in range(ry):
         b[j] = _dot(Qy[j], d, n)
+    if rx > 0:
+        for j in range(ry):
+            _dots_into(Qy[j], Qx, rx, n, C[j])
+    return _reduced_sq(dd, d, Qx, rx, Qy, ry, tol, a, b, C, G, g, beta, alpha, keep)
+
+
+@jit(inline="always")
+def _reduced_sq(dd, d, Qx, rx, Qy, ry, tol, a, b, C, G, g, beta, alpha, keep):
+    """Squared residual from ``a = Qx d``, ``b = Qy d``, ``C = Qy Qx^T``.
+
+    Solves ``(I - C C^T) beta = b - C a``; ``d`` (= x - y) is only read,
+    and overwritten, when the short formula cancels and the residual
+    vector is formed explicitly.
+    """
+    n = d.shape[0]
     if rx == 0:
         for j in range(ry):
             beta[j] = b[j]
     else:
         for j in range(ry):
-            _dots_into(Qy[j], Qx, rx, n, C[j])
             s = b[j]
             for i in range(rx):
                 s -= C[j, i] * a[i]
@@ -315,5 +329,77 @@ def knn_tangent(
                 pos -= 1
             best_d[pos] = dist
             best_j[pos] = j
+            if filled < k:
+                filled += 1
+
+
+@jit_parallel
+def knn_tangent_exact(
+    Xq, Qq, rq, Xt, Qt, rt, P, A, B, qx, ty, tol, out_dist, out_ind
+):
+    """Exact search, with the inner products precomputed by BLAS.
+
+    For a chunk of queries the caller computes ``P[q k + i, t k + j] =
+    Qq[q, i] . Qt[t, j]``, ``A[q k + i, t] = Qq[q, i] . Xt[t]``,
+    ``B[q, t k + j] = Xq[q] . Qt[t, j]``, ``qx[q, i] = Qq[q, i] . Xq[q]`` and
+    ``ty[t, j] = Qt[t, j] . Xt[t]`` as matrix products (that is most of the
+    arithmetic, at BLAS speed); this kernel forms ``a``, ``b``, ``C`` per pair
+    from them, solves the small system and keeps the ``k`` best, sorted by
+    (distance, index).  ``||x - y||^2`` is still computed from ``x - y``.
+    """
+    n_q, n = Xq.shape
+    n_t = Xt.shape[0]
+    kq, kt = Qq.shape[1], Qt.shape[1]
+    kk = max(kq, kt, 1)
+    k = out_dist.shape[1]
+    for q in numba.prange(n_q):
+        d = np.empty(n, dtype=Xq.dtype)
+        a = np.empty(kk, dtype=np.float64)
+        b = np.empty(kk, dtype=np.float64)
+        C = np.empty((kk, kk), dtype=np.float64)
+        G = np.empty((kk, kk), dtype=np.float64)
+        g = np.empty(kk, dtype=np.float64)
+        beta = np.empty(kk, dtype=np.float64)
+        alpha = np.empty(kk, dtype=np.float64)
+        keep = np.empty(kk, dtype=np.int64)
+        best_d = out_dist[q]
+        best_j = out_ind[q]
+        x, Qx, rx = Xq[q], Qq[q], rq[q]
+        filled = 0
+        for t in range(n_t):
+            y = Xt[t]
+            for u in range(n):
+                d[u] = x[u] - y[u]
+            dd = np.float64(_dot(d, d, n))
+            if dd == 0.0:
+                dist = 0.0
+            else:
+                ry = rt[t]
+                for i in range(rx):
+                    a[i] = qx[q, i] - A[q * kq + i, t]
+                for j in range(ry):
+                    b[j] = B[q, t * kt + j] - ty[t, j]
+                for i in range(rx):
+                    row = q * kq + i
+                    for j in range(ry):
+                        C[j, i] = P[row, t * kt + j]
+                dist = np.sqrt(
+                    _reduced_sq(
+                        dd, d, Qx, rx, Qt[t], ry, tol, a, b, C, G, g, beta, alpha, keep
+                    )
+                )
+            if filled == k and not (
+                dist < best_d[k - 1] or (dist == best_d[k - 1] and t < best_j[k - 1])
+            ):
+                continue
+            pos = filled if filled < k else k - 1
+            while pos > 0 and (
+                dist < best_d[pos - 1] or (dist == best_d[pos - 1] and t < best_j[pos - 1])
+            ):
+                best_d[pos] = best_d[pos - 1]
+                best_j[pos] = best_j[pos - 1]
+                pos -= 1
+            best_d[pos] = dist
+            best_j[pos] = t
             if filled < k:
                 filled += 1

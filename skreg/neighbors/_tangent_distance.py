@@ -29,7 +29,12 @@ from ..utils._tangent_vectors import (
     smooth_images,
     smooth_signals,
 )
-from ._kernels import knn_tangent, orthonormal_planes, tangent_distance_all
+from ._kernels import (
+    knn_tangent,
+    knn_tangent_exact,
+    orthonormal_planes,
+    tangent_distance_all,
+)
 
 __all__ = ["TangentDistanceKNN", "tangent_distance"]
 
@@ -502,11 +507,11 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
     def _kneighbors(self, X, k):
         """``(dist, ind)`` of the ``k`` nearest training samples, sorted.
 
-        ``X`` None: the training samples themselves.  Per chunk of queries:
-        smoothing and raw tangents in numpy/scipy, the Euclidean shortlist's
-        squared distances as one BLAS product, then one numba call that
+        ``X`` None: the training samples themselves.  With a shortlist, per
+        chunk of queries: smoothing and raw tangents in numpy/scipy, the
+        Euclidean distances as one BLAS product, then one numba call that
         orthonormalises each query's tangents, shortlists, and ranks by
-        tangent distance.
+        tangent distance.  Exact search: :meth:`_exact_search`.
         """
         Xt, Qt, rt = self._fit_X, self.tangents_, self.tangent_rank_
         n_fit, n_features = Xt.shape
@@ -517,31 +522,62 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
         ind = np.empty((n_queries, k), dtype=np.int64)
         tol = _PIVOT_TOL[Xt.dtype]
         rtol = _rank_rtol(len(self.transforms_), n_features, Xt.dtype)
-        if not exact:
-            sq_norms_t = np.einsum("ij,ij->i", Xt, Xt)
-        no_E = np.empty((0, 0), dtype=Xt.dtype)
+        two = self.sided == "two"
         with numba_threads(self.n_jobs):
-            for rows in _chunks(n_queries, 1 if exact else n_fit, n_features):
+            if exact:
+                self._exact_search(X, dist, ind, tol)
+                return dist, ind.astype(np.intp, copy=False)
+            sq_norms_t = np.einsum("ij,ij->i", Xt, Xt)
+            for rows in _chunks(n_queries, n_fit, n_features):
                 if X is None:
                     xq, Tq = Xt[rows], Qt[rows]  # already a basis; re-orthonormalised
                 else:
                     xq = _distance_space(X[rows], self.image_shape_, self.sigma)
                     Tq = _raw_tangents(X[rows], self.image_shape_, self.transforms_, self.sigma)
-                if self.sided == "one":
+                if not two:
                     Tq = Tq[:, :0]
-                if exact:
-                    E = no_E
-                else:
-                    # ||t||^2 - 2 q.t: the squared Euclidean distance up to a
-                    # per-query constant, which does not change the shortlist
-                    E = xq @ Xt.T
-                    E *= -2
-                    E += sq_norms_t
+                # ||t||^2 - 2 q.t: the squared Euclidean distance up to a
+                # per-query constant, which does not change the shortlist
+                E = xq @ Xt.T
+                E *= -2
+                E += sq_norms_t
                 knn_tangent(
                     xq, np.ascontiguousarray(Tq), rtol, E, m, Xt, Qt, rt, tol,
                     dist[rows], ind[rows],
                 )
         return dist, ind.astype(np.intp, copy=False)
+
+    def _exact_search(self, X, dist, ind, tol):
+        """Exact search: per chunk of queries, every inner product the pairs
+        need comes from four BLAS products; the numba kernel does the rest.
+        """
+        Xt, Qt, rt = self._fit_X, self.tangents_, self.tangent_rank_
+        n_fit, n_features = Xt.shape
+        kt = Qt.shape[1]
+        kq = kt if self.sided == "two" else 0
+        Qt_flat = Qt.reshape(n_fit * kt, n_features)
+        ty = np.einsum("tjd,td->tj", Qt, Xt)
+        n_queries = n_fit if X is None else X.shape[0]
+        for rows in _chunks(n_queries, n_fit * max(kq * kt, 1), n_features):
+            if X is None:
+                xq, Qq, rq = Xt[rows], Qt[rows], rt[rows]
+            else:
+                xq = _distance_space(X[rows], self.image_shape_, self.sigma)
+                if kq:
+                    Qq, rq = _tangent_planes(
+                        X[rows], self.image_shape_, self.transforms_, self.sigma
+                    )
+            if not kq:
+                Qq, rq = _no_planes(xq)
+            Qq_flat = Qq.reshape(-1, n_features)
+            P = Qq_flat @ Qt_flat.T
+            A = Qq_flat @ Xt.T
+            B = xq @ Qt_flat.T
+            qx = np.einsum("qid,qd->qi", Qq, xq)
+            knn_tangent_exact(
+                xq, np.ascontiguousarray(Qq), rq, Xt, Qt, rt, P, A, B, qx, ty, tol,
+                dist[rows], ind[rows],
+            )
 
     def predict_proba(self, X):
         """Class probabilities: (weighted) votes of the nearest neighbours.
