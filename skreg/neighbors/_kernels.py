@@ -403,3 +403,154 @@ def knn_tangent_exact(
             best_j[pos] = t
             if filled < k:
                 filled += 1
+
+
+#: Pairs solved side by side in SIMD lanes by ``knn_tangent_exact_lanes``.
+_LANES = 4
+
+
+@jit_parallel
+def knn_tangent_exact_lanes(
+    Xq, Qq, rq, Xt, Qt, rt, P, A, B, qx, ty, tol, out_dist, out_ind
+):
+    """Two-sided :func:`knn_tangent_exact` with ``_LANES`` pairs per step.
+
+    Same inputs and outputs.  The small systems of ``_LANES`` consecutive
+    training samples are formed and solved together, innermost loop over the
+    lanes, so LLVM turns the scalar 7 x 7 algebra into SIMD.  It is branch
+    free: zero-padded basis rows give zero rows/columns in ``C``, hence unit
+    pivots and zero coefficients, so the padded problem has the same
+    residual; pivots below ``tol`` (shared directions) get a zero inverse,
+    i.e. that coefficient is 0, as in ``_reduced_sq``.  Pairs whose short
+    formula cancels are recomputed with the explicit residual
+    (``_pair_sq``).
+    """
+    n_q, n = Xq.shape
+    n_t = Xt.shape[0]
+    kq, kt = Qq.shape[1], Qt.shape[1]
+    k = out_dist.shape[1]
+    L = _LANES
+    for q in numba.prange(n_q):
+        d = np.empty(n, dtype=Xq.dtype)
+        a = np.empty((kq, L))
+        b = np.empty((kt, L))
+        C = np.empty((kt, kq, L))
+        G = np.empty((kt, kt, L))
+        inv = np.empty((kt, L))
+        g = np.empty((kt, L))
+        beta = np.empty((kt, L))
+        dd = np.empty(L)
+        res = np.empty(L)
+        tt = np.empty(L, dtype=np.int64)
+        # scratch of the scalar fallback
+        kk = max(kq, kt, 1)
+        a1 = np.empty(kk)
+        b1 = np.empty(kk)
+        C1 = np.empty((kk, kk))
+        G1 = np.empty((kk, kk))
+        g1 = np.empty(kk)
+        beta1 = np.empty(kk)
+        alpha1 = np.empty(kk)
+        keep1 = np.empty(kk, dtype=np.int64)
+        best_d = out_dist[q]
+        best_j = out_ind[q]
+        x, Qx, rx = Xq[q], Qq[q], rq[q]
+        filled = 0
+        for t0 in range(0, n_t, L):
+            for l in range(L):
+                t = min(t0 + l, n_t - 1)  # the tail repeats the last sample
+                tt[l] = t
+                y = Xt[t]
+                for u in range(n):
+                    d[u] = x[u] - y[u]
+                dd[l] = _dot(d, d, n)
+                for i in range(kq):
+                    a[i, l] = qx[q, i] - A[q * kq + i, t]
+                for j in range(kt):
+                    b[j, l] = B[q, t * kt + j] - ty[t, j]
+                for i in range(kq):
+                    row = q * kq + i
+                    for j in range(kt):
+                        C[j, i, l] = P[row, t * kt + j]
+            # g = b - C a ; G = I - C C^T (lower triangle)
+            for j in range(kt):
+                for l in range(L):
+                    g[j, l] = b[j, l]
+                for i in range(kq):
+                    for l in range(L):
+                        g[j, l] -= C[j, i, l] * a[i, l]
+                for m in range(j + 1):
+                    for l in range(L):
+                        G[j, m, l] = 1.0 if m == j else 0.0
+                    for i in range(kq):
+                        for l in range(L):
+                            G[j, m, l] -= C[j, i, l] * C[m, i, l]
+            # Cholesky, skipping pivots <= tol (inverse 0)
+            for c in range(kt):
+                for qq in range(c):
+                    for l in range(L):
+                        G[c, c, l] -= G[c, qq, l] * G[c, qq, l]
+                for l in range(L):
+                    s = G[c, c, l]
+                    ok = s > tol
+                    piv = np.sqrt(s) if ok else 1.0
+                    G[c, c, l] = piv
+                    inv[c, l] = 1.0 / piv if ok else 0.0
+                for m in range(c + 1, kt):
+                    for qq in range(c):
+                        for l in range(L):
+                            G[m, c, l] -= G[m, qq, l] * G[c, qq, l]
+                    for l in range(L):
+                        G[m, c, l] *= inv[c, l]
+            for c in range(kt):  # forward substitution
+                for l in range(L):
+                    beta[c, l] = g[c, l]
+                for qq in range(c):
+                    for l in range(L):
+                        beta[c, l] -= G[c, qq, l] * beta[qq, l]
+                for l in range(L):
+                    beta[c, l] *= inv[c, l]
+            for c in range(kt - 1, -1, -1):  # backward substitution
+                for qq in range(c + 1, kt):
+                    for l in range(L):
+                        beta[c, l] -= G[qq, c, l] * beta[qq, l]
+                for l in range(L):
+                    beta[c, l] *= inv[c, l]
+            # residual^2 = dd - alpha.a - beta.b, alpha = a - C^T beta
+            for l in range(L):
+                res[l] = dd[l]
+            for j in range(kt):
+                for l in range(L):
+                    res[l] -= beta[j, l] * b[j, l]
+            for i in range(kq):
+                for l in range(L):
+                    al = a[i, l]
+                    for j in range(kt):
+                        al -= C[j, i, l] * beta[j, l]
+                    res[l] -= al * a[i, l]
+            for l in range(L):
+                if t0 + l >= n_t:
+                    break
+                t = tt[l]
+                r2 = res[l]
+                if r2 < _REFINE * dd[l]:
+                    r2 = _pair_sq(
+                        x, Qx, rx, Xt[t], Qt[t], rt[t], tol, d, a1, b1, C1, G1, g1,
+                        beta1, alpha1, keep1,
+                    )
+                dist = np.sqrt(max(r2, 0.0))
+                if filled == k and not (
+                    dist < best_d[k - 1] or (dist == best_d[k - 1] and t < best_j[k - 1])
+                ):
+                    continue
+                pos = filled if filled < k else k - 1
+                while pos > 0 and (
+                    dist < best_d[pos - 1] or (dist == best_d[pos - 1] and t < best_j[pos - 1])
+                ):
+                    best_d[pos] = best_d[pos - 1]
+                    best_j[pos] = best_j[pos - 1]
+                    pos -= 1
+                best_d[pos] = dist
+                best_j[pos] = t
+                if filled < k:
+                    filled += 1

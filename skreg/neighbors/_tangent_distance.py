@@ -32,6 +32,7 @@ from ..utils._tangent_vectors import (
 from ._kernels import (
     knn_tangent,
     knn_tangent_exact,
+    knn_tangent_exact_lanes,
     orthonormal_planes,
     tangent_distance_all,
 )
@@ -574,7 +575,9 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
             A = Qq_flat @ Xt.T
             B = xq @ Qt_flat.T
             qx = np.einsum("qid,qd->qi", Qq, xq)
-            knn_tangent_exact(
+            # two-sided: the small systems of 4 pairs at a time in SIMD lanes
+            kernel = knn_tangent_exact_lanes if kq else knn_tangent_exact
+            kernel(
                 xq, np.ascontiguousarray(Qq), rq, Xt, Qt, rt, P, A, B, qx, ty, tol,
                 dist[rows], ind[rows],
             )

@@ -122,11 +122,14 @@ def test_blank_image(digits):
     # a blank image has no tangent plane: its distances are those between
     # the other image's plane and the origin
     np.testing.assert_allclose(D[0, 1:], tangent_distance(Xb[1:], Xb[:1], sided="one")[:, 0])
-    clf = TangentDistanceKNN().fit(Xb, np.r_[0, y[:30]])
-    assert clf.tangent_rank_[0] == 0 and np.all(clf.tangents_[0] == 0)
-    proba = clf.predict_proba(np.zeros((2, 64)))
-    assert np.isfinite(proba).all()
-    assert clf.predict(np.zeros((1, 64)))[0] == 0
+    for n_candidates in (20, None):
+        clf = TangentDistanceKNN(n_candidates=n_candidates).fit(Xb, np.r_[0, y[:30]])
+        assert clf.tangent_rank_[0] == 0 and np.all(clf.tangents_[0] == 0)
+        proba = clf.predict_proba(np.zeros((2, 64)))
+        assert np.isfinite(proba).all()
+        assert clf.predict(np.zeros((1, 64)))[0] == 0
+        dist, ind = clf.kneighbors(Xb[:5], n_neighbors=31)
+        np.testing.assert_allclose(dist, np.take_along_axis(D[:5], ind, 1), atol=1e-12)
 
 
 @pytest.mark.parametrize("sided", ["two", "one"])
