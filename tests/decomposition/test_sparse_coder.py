@@ -485,3 +485,19 @@ def test_float32_overflow_is_an_error_not_nan(rng):
     np.testing.assert_allclose(
         sparse_encode(X_big, D, n_nonzero_coefs=1)[:, 0], 3e19 * np.sqrt(8), rtol=1e-6
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("m", [1, 7, 16, 33, 256])
+def test_argmax_abs_first_maximum(rng, dtype, m):
+    """The sign-bit integer argmax equals np.argmax(np.abs(.)), ties included."""
+    from skreg.decomposition._kernels import _argmax_abs
+
+    int_type = np.int64 if dtype == np.float64 else np.int32
+    mask = int_type(np.iinfo(int_type).max)
+    for trial in range(50):
+        a = rng.standard_normal(m).astype(dtype)
+        if trial % 2 and m > 1:  # a tie of opposite sign later in the array
+            j = int(np.argmax(np.abs(a)))
+            a[rng.integers(j, m)] = -a[j]
+        assert _argmax_abs(a.view(int_type), mask) == np.argmax(np.abs(a))
