@@ -76,18 +76,14 @@ def theirs(n_jobs, max_iter):
                              n_jobs=n_jobs, random_state=0)
 
 
-def timed_fit(make, X, y, repeats, blas1=False):
-    times, model = [], None
-    for _ in range(repeats):
-        model = make()
-        start = time.perf_counter()
-        if blas1:
-            with threadpool_limits(1, user_api="blas"):
-                model.fit(X, y)
-        else:
+def fit_seconds(model, X, y, blas1):
+    start = time.perf_counter()
+    if blas1:
+        with threadpool_limits(1, user_api="blas"):
             model.fit(X, y)
-        times.append(time.perf_counter() - start)
-    return model, min(times), statistics.median(times)
+    else:
+        model.fit(X, y)
+    return time.perf_counter() - start
 
 
 def main():
@@ -97,6 +93,9 @@ def main():
     parser.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
     parser.add_argument("--shape", choices=["784", "digits", "both"], default="both")
     parser.add_argument("--n-jobs", default="1,2")
+    parser.add_argument("--default-blas-repeats", type=int, default=1,
+                        help="runs of scikit-learn with default BLAS threads at "
+                        "n_jobs=1 (slow when the machine is oversubscribed)")
     args = parser.parse_args()
     dtypes = ["float32", "float64"] if args.dtype == "both" else [args.dtype]
     shapes = {"784": shape_784, "digits": shape_digits}
@@ -105,7 +104,8 @@ def main():
 
     print(f"uptime: {os.popen('uptime').read().strip()}")
     print(f"members: hidden (128,), adam, batch 'auto', max_iter={args.max_iter} "
-          f"epochs, 10 members, bootstrap; repeats={args.repeats} (best / median s)")
+          f"epochs, 10 members, bootstrap; runs interleaved, {args.repeats} repeats "
+          "(best / median s)")
     for name, make_data in shapes.items():
         X_tr, X_te, y_tr, y_te = make_data()
         for dt in dtypes:
@@ -116,27 +116,34 @@ def main():
             warm = time.perf_counter() - start
             print(f"\n== {name}: train {Xtr.shape}, test {Xte.shape}, {dt} "
                   f"(warm-up {warm:.2f} s, excluded)")
-            print(f"{'n_jobs':>6} {'model':<9} {'best s':>7} {'median':>7} "
-                  f"{'test acc':>8} {'oob':>6} {'ratio(best)':>11}")
+            print(f"{'n_jobs':>6} {'model':<9} {'best s':>7} {'median':>7} {'runs':>4} "
+                  f"{'test acc':>8} {'oob':>6} {'/sklearn':>8} {'/sk-1blas':>9}")
             for nj in n_jobs_list:
-                rows = []
-                m, b, med = timed_fit(lambda: theirs(nj, args.max_iter), Xtr, y_tr,
-                                      args.repeats)
-                rows.append(("sklearn", m, b, med))
+                configs = [("sklearn", theirs, False,
+                            args.default_blas_repeats if nj == 1 else args.repeats)]
                 if nj == 1:
-                    m, b, med = timed_fit(lambda: theirs(nj, args.max_iter), Xtr, y_tr,
-                                          args.repeats, blas1=True)
-                    rows.append(("sk-1blas", m, b, med))
-                m, b, med = timed_fit(lambda: ours(nj, args.max_iter), Xtr, y_tr,
-                                      args.repeats)
-                rows.append(("skreg", m, b, med))
-                base = rows[0][2]
-                for label, model, best, medi in rows:
-                    print(f"{nj:>6} {label:<9} {best:7.2f} {medi:7.2f} "
-                          f"{model.score(Xte, y_te):8.4f} {model.oob_score_:6.3f} "
-                          f"{best / base:11.3f}", flush=True)
-                if nj == 1:
-                    print(f"{'':>6} skreg / sk-1blas (best): {rows[2][2] / rows[1][2]:.3f}")
+                    configs.append(("sk-1blas", theirs, True, args.repeats))
+                configs.append(("skreg", ours, False, args.repeats))
+                times = {c[0]: [] for c in configs}
+                models = {}
+                for r in range(args.repeats):
+                    for label, make, blas1, n_runs in configs:
+                        if r >= n_runs:
+                            continue
+                        model = make(nj, args.max_iter)
+                        times[label].append(fit_seconds(model, Xtr, y_tr, blas1))
+                        models[label] = model
+                best = {k: min(v) for k, v in times.items()}
+                for label, *_ in configs:
+                    model = models[label]
+                    ref1 = (f"{best[label] / best['sk-1blas']:9.3f}"
+                            if "sk-1blas" in best else f"{'':>9}")
+                    print(f"{nj:>6} {label:<9} {best[label]:7.2f} "
+                          f"{statistics.median(times[label]):7.2f} "
+                          f"{len(times[label]):>4} {model.score(Xte, y_te):8.4f} "
+                          f"{model.oob_score_:6.3f} {best[label] / best['sklearn']:8.3f} "
+                          f"{ref1}", flush=True)
+            print(f"uptime: {os.popen('uptime').read().strip()}")
 
 
 if __name__ == "__main__":
