@@ -174,3 +174,7 @@ def _bagged_fast_params():
 
 
 FAST_PARAMS["BaggedMLPClassifier"] = _bagged_fast_params()
+VARIANTS["BaggedMLPClassifier"] = [
+    dict(voting="hard", bootstrap=False, max_samples=0.8),
+    dict(oob_score=True, n_estimators=4),
+]
