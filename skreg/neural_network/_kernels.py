@@ -34,6 +34,43 @@ Two small arrays configure every kernel: ``iopts`` (int64) and ``fopts``
 (float64), indexed by the ``I_*`` / ``F_*`` constants below.  Adding a
 regularizer means adding an index and a branch, never a new training loop.
 
+Entry points (called from Python)
+---------------------------------
+* ``run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off,
+  b_off, n_coef, H, HT, S, Z, D, V, DV, KB, WB, bs_max, iopts, fopts, seed,
+  step, opt_step, lr) -> (status, sum_b loss_b * n_b, step, opt_step)``:
+  every minibatch of ``order`` (any index array: a permutation, or a
+  bootstrap sample with repeats) -- gather, forward, backward, penalties,
+  optimizer update, max-norm -- in one call.
+* ``loss_grad_full(theta, grad, ref, units, uoff, w_off, b_off, n_coef, X, Y,
+  sw, idx, H, ..., WB, iopts, fopts, seed, step) -> loss``: the same step
+  on ``idx`` as one batch, gradient finished (L-BFGS, gradient tests).
+* ``predict_proba_chunks`` / ``predict_proba_mc`` / ``input_gradient_chunks``.
+* Inside: ``batch_loss_grad`` (one minibatch) = ``forward`` ->
+  ``output_loss_delta`` -> ``backward`` (or ``fast_forward_backward``), then
+  ``optimizer_update`` (finishes the gradient and steps in one pass).
+
+Hooks for later estimators (one training loop)
+----------------------------------------------
+* Input perturbation (adversarial training, VAT), in ``batch_loss_grad``
+  when ``iopts[I_ADVERSARIAL]`` is set: (1) ``forward``, scale the output
+  deltas by alpha, ``backward(want_xgrad=True)`` -> clean gradient in
+  ``grad`` and dJ/dx in ``D[0]``; (2) write ``x_adv = clip(x + eps
+  sign(D[0]))`` rows into a workspace ``XA``; (3) ``forward`` with
+  ``X=XA, idx=arange, kid=idx`` (same dropout masks), deltas scaled by
+  1 - alpha, ``backward`` into a second gradient buffer; add.  PGD repeats
+  (2) with projections; VAT replaces the label delta with the KL delta
+  ``p(x + r) - p(x)`` and finds ``r`` by power iteration on the same passes.
+  ``fopts[13:]`` hold epsilon, alpha, clip.
+* Tangent propagation (``iopts[I_TANGENT]``): after ``forward``, a
+  forward-mode pass per tangent v: ``T_0 = v``, ``T_{l+1} = f'(z_l) * (T_l
+  W_l)`` (batched matmuls on the same views); penalty ``sum ||T_L||^2``; its
+  reverse pass adds into ``grad`` before ``optimizer_update``.
+* A weight-shared (convolutional) layer: a per-layer kind array beside
+  ``units`` and kernel views at ``w_off[l]`` of the same flat buffer;
+  ``forward``/``backward`` dispatch on the kind, masks and penalties act on
+  its output rows unchanged.
+
 Randomness
 ----------
 Dropout masks come from a counter-based hash (splitmix64) of
@@ -143,6 +180,21 @@ def _keep_scales(s, key, thr, scale):
             if j < n:
                 bits = (r >> np.uint64(16 * lane)) & np.uint64(0xFFFF)
                 s[j] = scale if bits < thr else 0.0
+
+
+@jit
+def _masked_copy(dst, src, key, thr, scale):
+    """``dst = src * s`` with the scales of :func:`_keep_scales` (not stored)."""
+    n = dst.shape[0]
+    gold = np.uint64(0xD1B54A32D192ED03)
+    for blk in range((n + 3) >> 2):
+        r = splitmix64(key + np.uint64(blk) * gold)
+        j0 = blk * 4
+        for lane in range(4):
+            j = j0 + lane
+            if j < n:
+                bits = (r >> np.uint64(16 * lane)) & np.uint64(0xFFFF)
+                dst[j] = src[j] * scale if bits < thr else 0.0
 
 
 @jit
@@ -361,17 +413,15 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
     n0 = units[0]
     sw_sum = 0.0
     if drop_in:
-        # masked rows go straight from X to HT[0] (the unmasked copy is not
-        # needed: W_0's gradient uses the masked input)
+        # masked rows go straight from X to HT[0]; neither the unmasked copy
+        # nor the scales are stored (W_0's gradient uses the masked input;
+        # backward re-derives the scales only for an input gradient)
         HT0 = _view(HT, 0, nb, n0)
-        S0 = _view(S, 0, nb, n0)
         for r in range(nb):
             i = idx[i0 + r]
             sw_sum += sw[i]
-            s0 = S0[r]
-            _keep_scales(s0, _layer_key(seed, step, kid[i0 + r], 0), thr_in, sc_in)
-            for j in range(n0):
-                HT0[r, j] = X[i, j] * s0[j]
+            _masked_copy(HT0[r], X[i], _layer_key(seed, step, kid[i0 + r], 0), thr_in,
+                         sc_in)
     else:
         H0 = _view(H, 0, nb, n0)
         for r in range(nb):
@@ -481,8 +531,9 @@ def output_loss_delta(P, DL, Y, sw, idx, i0, out_kind, eps):
 
 
 @jit
-def backward(theta, grad, units, uoff, w_off, b_off, idx, i0, nb, sw, H, HT, S, Z, D,
-             KB, bs_max, iopts, fopts, with_penalty, want_wgrad, want_xgrad):
+def backward(theta, grad, units, uoff, w_off, b_off, idx, kid, i0, nb, sw, H, HT, S, Z,
+             D, KB, bs_max, iopts, fopts, seed, step, with_penalty, want_wgrad,
+             want_xgrad):
     """Back-propagate the output deltas left in the last ``D`` view.
 
     Writes the raw (sample-weighted, not yet divided by sw_sum) gradient of
@@ -519,6 +570,11 @@ def backward(theta, grad, units, uoff, w_off, b_off, idx, i0, nb, sw, H, HT, S, 
         np.dot(Dout, W.T, Din)
         if dropped:
             Sl = _view(S, bs_max * uoff[l], nb, nin)
+            if l == 0:  # input scales were not stored: same hash, same scales
+                thr_in, sc_in = keep_threshold(fopts[F_KEEP_INPUT])
+                for r in range(nb):
+                    _keep_scales(Sl[r], _layer_key(seed, step, kid[i0 + r], 0), thr_in,
+                                 sc_in)
             for r in range(nb):
                 for j in range(nin):
                     Din[r, j] *= Sl[r, j]
@@ -777,8 +833,8 @@ def batch_loss_grad(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, s
     P = _view(H, bs_max * uoff[L], nb, units[L])
     DL = _view(D, bs_max * uoff[L], nb, units[L])
     data_sum = output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
-    backward(theta, grad, units, uoff, w_off, b_off, idx, i0, nb, sw, H, HT, S, Z, D, KB,
-             bs_max, iopts, fopts, True, True, False)
+    backward(theta, grad, units, uoff, w_off, b_off, idx, idx, i0, nb, sw, H, HT, S, Z, D,
+             KB, bs_max, iopts, fopts, seed, step, True, True, False)
     return data_sum, pen_sum, sw_sum
 
 
@@ -1065,8 +1121,8 @@ def input_gradient_chunks(X, Y, theta, units, uoff, w_off, b_off, H, D, bs_max, 
         P = _view(H, bs_max * uoff[L], nb, units[L])
         DL = _view(D, bs_max * uoff[L], nb, units[L])
         output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
-        backward(theta, grad, units, uoff, w_off, b_off, idx, i0, nb, sw, H, HT, S, H, D,
-                 KB, bs_max, iopts, fopts, False, False, True)
+        backward(theta, grad, units, uoff, w_off, b_off, idx, idx, i0, nb, sw, H, HT, S, H,
+                 D, KB, bs_max, iopts, fopts, 0, 0, False, False, True)
         D0 = _view(D, 0, nb, n0)
         for r in range(nb):
             for j in range(n0):
