@@ -33,6 +33,10 @@ __all__ = ["KSVD"]
 
 #: Atoms whose |cosine| with an earlier atom exceeds this are duplicates.
 _DUPLICATE_COS = 0.99
+#: Atoms used by fewer signals than this fraction of the average use are
+#: replaced too (unused ones always): on planted dictionaries they are the
+#: leftovers of two true atoms merged into one learned atom.
+_RARE_USE = 0.1
 
 
 class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -48,7 +52,8 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     :class:`SparseCoder`, in parallel) and (2) a sweep over the atoms that
     replaces each atom and its coefficients by the best rank-1 approximation
     (SVD) of the residual restricted to the signals that use it.  Atoms used
-    by no signal, or nearly equal to an earlier atom (``|cos| > 0.99``), are
+    by no signal (or by fewer than 10% of the average number of signals per
+    atom), or nearly equal to an earlier atom (``|cos| > 0.99``), are
     replaced by the worst-represented signals, normalised.
 
     Parameters
@@ -217,11 +222,12 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _replace_atoms(D, X, R, n_used, rng):
-        """Replace unused and duplicate atoms by the worst-represented signals.
+        """Replace unused, rare and duplicate atoms by the worst-represented signals.
 
         Returns the number of atoms replaced.
         """
-        replace = set(np.flatnonzero(n_used == 0).tolist())
+        rare = n_used < max(1.0, _RARE_USE * n_used.mean())
+        replace = set(np.flatnonzero(rare).tolist())
         cos = np.abs(D @ D.T)
         dup = np.triu(cos > _DUPLICATE_COS, k=1).any(axis=0)
         replace.update(np.flatnonzero(dup).tolist())
