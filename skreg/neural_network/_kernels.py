@@ -606,12 +606,19 @@ def _gauss_moments(mu, var, act):
 
     Returns (m, v, dm/dmu, dm/dvar, dv/dmu, dv/dvar).
     """
+    mu = float(mu)  # float64 math: no float32 underflow into denormals
+    var = float(var)
     if act == ACT_IDENTITY:
         return mu, var, 1.0, 0.0, 0.0, 1.0
     if act == ACT_RELU:
         var = max(var, 1e-12)
         sd = math.sqrt(var)
         a = mu / sd
+        # saturated units: Phi(a), phi(a) below 1e-14 -- skip erfc/exp
+        if a > 8.0:
+            return mu, var, 1.0, 0.0, 0.0, 1.0
+        if a < -8.0:
+            return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         ph = _phi(a)
         Ph = _Phi(a)
         m = mu * Ph + sd * ph
