@@ -207,3 +207,43 @@ def test_tie_pulls_towards_reference():
                        tie_alpha=5.0)
     got = _one_batch_run(theta, layout, X, y, cfg, 1, lr=0.05, n_epochs=30)
     assert np.linalg.norm(got) < 0.1 * np.linalg.norm(theta)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_input_gradient_kernel_under_dropout(activation):
+    """The building block of the adversarial hook: dJ/dx from backward, with
+    fixed dropout masks on the inputs and hidden units."""
+    X, y, sw, layout, theta = _problem(0, 3, activation)
+    cfg = EngineConfig(activation=activation, dropout="bernoulli", keep_input=0.7,
+                       keep_hidden=0.6)
+    iopts, fopts = cfg.to_arrays(1, np.float64)
+    n, n0 = X.shape
+    L = layout.n_layers
+    ws = Workspace(layout, n, np.float64, "bernoulli")
+    grad = np.zeros_like(theta)
+    idx = np.arange(n, dtype=np.int64)
+    Y = y.astype(np.int64)
+
+    def run(Xv):
+        H, HT, S, Z, D, V, DV, KB, WB = ws.arrays()
+        K.forward(theta, *layout.kernel_args(), Xv, idx, idx, 0, n, sw, H, HT, S, Z, KB,
+                  n, iopts, fopts, 5, 2, True)
+        P = K._view(H, n * layout.uoff[L], n, layout.units[L])
+        DL = K._view(D, n * layout.uoff[L], n, layout.units[L])
+        loss = K.output_loss_delta(P, DL, Y, sw, idx, 0, 1, 1e-16)
+        K.backward(theta, grad, *layout.kernel_args(), idx, idx, 0, n, sw, H, HT, S, Z,
+                   D, KB, n, iopts, fopts, 5, 2, True, False, True)
+        return loss, D[: n * n0].reshape(n, n0).copy()
+
+    _, G = run(X)
+    eps = 1e-6
+    num = np.empty_like(X)
+    for r in range(n):
+        for j in range(n0):
+            Xp = X.copy()
+            Xm = X.copy()
+            Xp[r, j] += eps
+            Xm[r, j] -= eps
+            num[r, j] = (run(Xp)[0] - run(Xm)[0]) / (2 * eps)
+    np.testing.assert_allclose(G, num, rtol=1e-5, atol=1e-7)
+    assert (G == 0).any()  # dropped inputs get no gradient
