@@ -252,13 +252,22 @@ def orthonormal_planes(T, rtol, Q, rank):
         rank[s] = _orthonormalise(T[s], Q[s], rtol, norms)
 
 
-@jit_parallel
+@jit
+def orthonormal_planes_serial(T, rtol, Q, rank):
+    """Serial :func:`orthonormal_planes`, for use inside worker threads."""
+    n_samples, k, n = T.shape
+    for s in range(n_samples):
+        norms = np.empty(k, dtype=np.float64)
+        rank[s] = _orthonormalise(T[s], Q[s], rtol, norms)
+
+
+@jit
 def knn_tangent(
     Xq, Tq, rtol, E, n_cand, Xt, Qt, rt, tol, out_dist, out_ind
 ):
     """Nearest training samples of each query under tangent distance.
 
-    Per query (one ``prange`` iteration, scratch allocated once per query):
+    Per query (scratch allocated once per query):
     orthonormalise its raw tangents ``Tq[i]`` (none for one-sided: ``Tq``
     has 0 rows), keep the ``n_cand`` training samples with the smallest
     ``E[i]`` (squared Euclidean distances; ties to the lower index) -- or
@@ -272,7 +281,7 @@ def knn_tangent(
     kk = max(kq, Qt.shape[1], 1)
     k = out_dist.shape[1]
     use_all = n_cand >= n_t
-    for i in numba.prange(n_q):
+    for i in range(n_q):  # serial: called from one Python thread per chunk
         Qx = np.empty((kq, n), dtype=Xq.dtype)
         norms = np.empty(max(kq, 1), dtype=np.float64)
         rx = _orthonormalise(Tq[i], Qx, rtol, norms) if kq > 0 else 0
@@ -333,8 +342,8 @@ def knn_tangent(
                 filled += 1
 
 
-@jit_parallel
-def knn_tangent_exact(
+@jit
+def knn_tangent_exact_serial(
     Xq, Qq, rq, Xt, Qt, rt, P, A, B, qx, ty, tol, out_dist, out_ind
 ):
     """Exact search, with the inner products precomputed by BLAS.
@@ -352,7 +361,7 @@ def knn_tangent_exact(
     kq, kt = Qq.shape[1], Qt.shape[1]
     kk = max(kq, kt, 1)
     k = out_dist.shape[1]
-    for q in numba.prange(n_q):
+    for q in range(n_q):  # serial: called from one Python thread per chunk
         d = np.empty(n, dtype=Xq.dtype)
         a = np.empty(kk, dtype=np.float64)
         b = np.empty(kk, dtype=np.float64)
@@ -409,13 +418,14 @@ def knn_tangent_exact(
 _LANES = 4
 
 
-@jit_parallel
+@jit
 def knn_tangent_exact_lanes(
     Xq, Qq, rq, Xt, Qt, rt, P, A, B, qx, ty, tol, out_dist, out_ind
 ):
-    """Two-sided :func:`knn_tangent_exact` with ``_LANES`` pairs per step.
+    """Two-sided :func:`knn_tangent_exact_serial`, ``_LANES`` pairs per step.
 
-    Same inputs and outputs.  The small systems of ``_LANES`` consecutive
+    Same inputs and outputs, but serial: the caller runs one chunk per
+    Python thread (nogil) with single-threaded BLAS.  The small systems of ``_LANES`` consecutive
     training samples are formed and solved together, innermost loop over the
     lanes, so LLVM turns the scalar 7 x 7 algebra into SIMD.  It is branch
     free: zero-padded basis rows give zero rows/columns in ``C``, hence unit
@@ -430,7 +440,7 @@ def knn_tangent_exact_lanes(
     kq, kt = Qq.shape[1], Qt.shape[1]
     k = out_dist.shape[1]
     L = _LANES
-    for q in numba.prange(n_q):
+    for q in range(n_q):  # serial: called from one Python thread per chunk
         d = np.empty(n, dtype=Xq.dtype)
         a = np.empty((kq, L))
         b = np.empty((kt, L))

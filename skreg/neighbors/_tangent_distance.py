@@ -5,9 +5,11 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
+from threadpoolctl import threadpool_limits
 
 from ..utils._numba import numba_threads
 from ..utils._sklearn_compat import (
@@ -31,9 +33,10 @@ from ..utils._tangent_vectors import (
 )
 from ._kernels import (
     knn_tangent,
-    knn_tangent_exact,
     knn_tangent_exact_lanes,
+    knn_tangent_exact_serial,
     orthonormal_planes,
+    orthonormal_planes_serial,
     tangent_distance_all,
 )
 
@@ -49,6 +52,9 @@ _PIVOT_TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-11}
 #: the distance block and of the query tangents.  Chunks never depend on
 #: n_jobs, so results are bit-identical for any thread count.
 _CHUNK_PAIRS = 1 << 20
+#: At most this many queries per chunk, so that ``n_jobs`` threads share
+#: the work of even a small query set.
+_CHUNK_ROWS = 48
 
 
 # --------------------------------------------------------------------------
@@ -97,7 +103,7 @@ def _distance_space(X, image_shape, sigma):
     return smooth_images(X, image_shape, sigma)
 
 
-def _tangent_planes(X, image_shape, transforms, sigma):
+def _tangent_planes(X, image_shape, transforms, sigma, serial=False):
     """Orthonormal bases of the tangent planes of the rows of ``X``.
 
     Returns ``Q`` of shape (n_samples, n_transforms, n_features) whose first
@@ -115,7 +121,7 @@ def _tangent_planes(X, image_shape, transforms, sigma):
     Q = np.empty_like(T)
     rank = np.empty(n, dtype=np.int64)
     rtol = _rank_rtol(k, n_features, X.dtype)
-    orthonormal_planes(T, rtol, Q, rank)
+    (orthonormal_planes_serial if serial else orthonormal_planes)(T, rtol, Q, rank)
     return Q, rank
 
 
@@ -137,7 +143,7 @@ def _no_planes(X):
 
 
 def _chunks(n_rows, n_cols, n_features):
-    step = max(1, _CHUNK_PAIRS // max(n_cols, 8 * n_features, 1))
+    step = min(_CHUNK_ROWS, max(1, _CHUNK_PAIRS // max(n_cols, 8 * n_features, 1)))
     for start in range(0, n_rows, step):
         yield slice(start, min(start + step, n_rows))
 
@@ -508,11 +514,21 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
     def _kneighbors(self, X, k):
         """``(dist, ind)`` of the ``k`` nearest training samples, sorted.
 
-        ``X`` None: the training samples themselves.  With a shortlist, per
-        chunk of queries: smoothing and raw tangents in numpy/scipy, the
-        Euclidean distances as one BLAS product, then one numba call that
-        orthonormalises each query's tangents, shortlists, and ranks by
-        tangent distance.  Exact search: :meth:`_exact_search`.
+        ``X`` None: the training samples themselves.  Queries go in chunks
+        (smoothing and raw tangents by scipy, inner products by BLAS, the
+        rest in one serial numba call per chunk):
+
+        * shortlist: Euclidean distances as one BLAS product; the kernel
+          orthonormalises each query's tangents, keeps the ``n_candidates``
+          Euclidean nearest and ranks them by tangent distance;
+        * exact: every inner product the pairs need (``Qx Qy^T``, ``Qx y``,
+          ``x Qy^T``) comes from three BLAS products; the kernel solves the
+          small systems, 4 pairs at a time in SIMD lanes.
+
+        Chunks run on ``n_jobs`` Python threads (the kernels release the
+        GIL) with BLAS limited to one thread: on a busy machine,
+        multithreaded BLAS on these small products mostly spins.  Chunks do
+        not depend on ``n_jobs``, so neither do the results.
         """
         Xt, Qt, rt = self._fit_X, self.tangents_, self.tangent_rank_
         n_fit, n_features = Xt.shape
@@ -523,64 +539,68 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
         ind = np.empty((n_queries, k), dtype=np.int64)
         tol = _PIVOT_TOL[Xt.dtype]
         rtol = _rank_rtol(len(self.transforms_), n_features, Xt.dtype)
-        two = self.sided == "two"
-        with numba_threads(self.n_jobs):
-            if exact:
-                self._exact_search(X, dist, ind, tol)
-                return dist, ind.astype(np.intp, copy=False)
-            sq_norms_t = np.einsum("ij,ij->i", Xt, Xt)
-            for rows in _chunks(n_queries, n_fit, n_features):
-                if X is None:
-                    xq, Tq = Xt[rows], Qt[rows]  # already a basis; re-orthonormalised
-                else:
-                    xq = _distance_space(X[rows], self.image_shape_, self.sigma)
-                    Tq = _raw_tangents(X[rows], self.image_shape_, self.transforms_, self.sigma)
-                if not two:
-                    Tq = Tq[:, :0]
-                # ||t||^2 - 2 q.t: the squared Euclidean distance up to a
-                # per-query constant, which does not change the shortlist
-                E = xq @ Xt.T
-                E *= -2
-                E += sq_norms_t
-                knn_tangent(
-                    xq, np.ascontiguousarray(Tq), rtol, E, m, Xt, Qt, rt, tol,
-                    dist[rows], ind[rows],
-                )
-        return dist, ind.astype(np.intp, copy=False)
-
-    def _exact_search(self, X, dist, ind, tol):
-        """Exact search: per chunk of queries, every inner product the pairs
-        need comes from four BLAS products; the numba kernel does the rest.
-        """
-        Xt, Qt, rt = self._fit_X, self.tangents_, self.tangent_rank_
-        n_fit, n_features = Xt.shape
         kt = Qt.shape[1]
         kq = kt if self.sided == "two" else 0
-        Qt_flat = Qt.reshape(n_fit * kt, n_features)
-        ty = np.einsum("tjd,td->tj", Qt, Xt)
-        n_queries = n_fit if X is None else X.shape[0]
-        for rows in _chunks(n_queries, n_fit * max(kq * kt, 1), n_features):
+        if exact:
+            Qt_flat = Qt.reshape(n_fit * kt, n_features)
+            ty = np.einsum("tjd,td->tj", Qt, Xt)
+            per_query = n_fit * max(kq * kt, 1)
+        else:
+            sq_norms_t = np.einsum("ij,ij->i", Xt, Xt)
+            per_query = n_fit
+
+        def work(rows):
             if X is None:
-                xq, Qq, rq = Xt[rows], Qt[rows], rt[rows]
+                xq = Xt[rows]
             else:
                 xq = _distance_space(X[rows], self.image_shape_, self.sigma)
-                if kq:
+            if exact:
+                if not kq:
+                    Qq, rq = _no_planes(xq)
+                elif X is None:
+                    Qq, rq = Qt[rows], rt[rows]
+                else:
                     Qq, rq = _tangent_planes(
-                        X[rows], self.image_shape_, self.transforms_, self.sigma
+                        X[rows], self.image_shape_, self.transforms_, self.sigma, serial=True
                     )
+                Qq_flat = Qq.reshape(-1, n_features)
+                P = Qq_flat @ Qt_flat.T
+                A = Qq_flat @ Xt.T
+                B = xq @ Qt_flat.T
+                qx = np.einsum("qid,qd->qi", Qq, xq)
+                kernel = knn_tangent_exact_lanes if kq else knn_tangent_exact_serial
+                kernel(
+                    xq, np.ascontiguousarray(Qq), rq, Xt, Qt, rt, P, A, B, qx, ty, tol,
+                    dist[rows], ind[rows],
+                )
+                return
             if not kq:
-                Qq, rq = _no_planes(xq)
-            Qq_flat = Qq.reshape(-1, n_features)
-            P = Qq_flat @ Qt_flat.T
-            A = Qq_flat @ Xt.T
-            B = xq @ Qt_flat.T
-            qx = np.einsum("qid,qd->qi", Qq, xq)
-            # two-sided: the small systems of 4 pairs at a time in SIMD lanes
-            kernel = knn_tangent_exact_lanes if kq else knn_tangent_exact
-            kernel(
-                xq, np.ascontiguousarray(Qq), rq, Xt, Qt, rt, P, A, B, qx, ty, tol,
+                Tq = np.empty((len(xq), 0, n_features), dtype=Xt.dtype)
+            elif X is None:
+                Tq = Qt[rows]  # already a basis; re-orthonormalised
+            else:
+                Tq = _raw_tangents(X[rows], self.image_shape_, self.transforms_, self.sigma)
+            # ||t||^2 - 2 q.t: the squared Euclidean distance up to a
+            # per-query constant, which does not change the shortlist
+            E = xq @ Xt.T
+            E *= -2
+            E += sq_norms_t
+            knn_tangent(
+                xq, np.ascontiguousarray(Tq), rtol, E, m, Xt, Qt, rt, tol,
                 dist[rows], ind[rows],
             )
+
+        chunks = list(_chunks(n_queries, per_query, n_features))
+        n_threads = min(effective_n_jobs(self.n_jobs), len(chunks))
+        with threadpool_limits(1, user_api="blas"):
+            if n_threads <= 1:
+                for rows in chunks:
+                    work(rows)
+            else:
+                Parallel(n_jobs=n_threads, backend="threading")(
+                    delayed(work)(rows) for rows in chunks
+                )
+        return dist, ind.astype(np.intp, copy=False)
 
     def predict_proba(self, X):
         """Class probabilities: (weighted) votes of the nearest neighbours.
