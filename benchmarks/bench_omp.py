@@ -12,7 +12,9 @@ All three code the same float64 data in one process.  skreg runs on
 default ``n_jobs=None`` (one job; its OMP loop is Python per signal).  The
 JIT warm-up (compile or cache load) is timed separately; every method is
 timed ``--repeat`` times and the best and median are reported (the machine
-may be shared: the load average is printed).  Support recovery = fraction of
+may be shared: the load average is printed).  A second table gives the CPU
+time per signal of each method on one thread (``time.process_time``), a
+measure that other processes' load barely disturbs.  Support recovery = fraction of
 signals whose chosen atoms are exactly the planted ones.  Finally the first
 ``transform`` call in a fresh process (warm numba cache) is timed.
 """
@@ -55,6 +57,12 @@ def timed(fn, repeat):
         result = fn()
         times.append(time.perf_counter() - start)
     return result, times
+
+
+def _cpu(fn):
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
 
 
 def load():
@@ -168,6 +176,35 @@ def main(argv=None):
                 ratios.append((n, peer, best, med))
                 print(f"skreg throughput / {peer}: best {best:.1f}x, median {med:.1f}x")
         print(load())
+
+    print(
+        "\n== CPU cost per signal, one thread each (time.process_time: counts "
+        "only this process's CPU, so it is insensitive to other load) =="
+    )
+    for n, f, m, k in SIZES:
+        # a quarter of the signals: scikit-learn is slow, but the fixed costs
+        # (Gram matrix, thread start) must stay amortised as in the main runs
+        n_cpu = n // 10 if args.quick else n // 4
+        X, D, _ = make_problem(n_cpu, f, m, k, seed=1)
+        costs = {}
+        ours = SparseCoder(D, transform_n_nonzero_coefs=k, n_jobs=1)
+        ours.transform(X[:10])
+        costs["skreg"] = min(_cpu(lambda o=ours, X=X: o.transform(X)) for _ in range(3))
+        sk = SkSparseCoder(D, transform_algorithm="omp", transform_n_nonzero_coefs=k)
+        costs["scikit-learn"] = _cpu(lambda sk=sk, X=X: sk.transform(X))
+        if spams is not None:
+            Xf, Df = np.asfortranarray(X.T), np.asfortranarray(D.T)
+            costs["SPAMS"] = min(
+                _cpu(lambda Xf=Xf, Df=Df, k=k: spams.omp(Xf, Df, L=k, numThreads=1))
+                for _ in range(3)
+            )
+        line = ", ".join(
+            f"{name} {1e6 * c / n_cpu:.1f} us" for name, c in costs.items()
+        )
+        ratio = ", ".join(
+            f"{costs[p] / costs['skreg']:.1f}x vs {p}" for p in costs if p != "skreg"
+        )
+        print(f"{f} features, {m} atoms, k={k}: {line}  -> skreg {ratio}")
 
     import_s, call_s = first_call_in_fresh_process()
     print(
