@@ -886,9 +886,12 @@ def _add_tie_gradient(theta, grad, ref, sw_sum, ta):
 
 
 @jit
-def _adam_range(theta, grad, m1, m2, lo, hi, sc):
-    """Adam on theta[lo:hi]; ``sc`` = [1/S, l2/S, b1, 1-b1, b2, 1-b2, eps, lr_t]
-    in theta's dtype so float32 stays float32 (and vectorises)."""
+def _adam_rows(theta, grad, m1, m2, lo, nrows, ncols, sc, nrm, track):
+    """Adam on the ``nrows x ncols`` block at ``lo`` (a weight matrix, or the
+    intercepts as one row).  ``sc`` = [1/S, l2/S, b1, 1-b1, b2, 1-b2, eps,
+    lr_t] in theta's dtype, so float32 stays float32 (and vectorises).
+    With ``track``, ``nrm[j]`` accumulates the new column norms^2 (max-norm
+    fused into the update pass).  Returns ||old block||^2."""
     inv = sc[0]
     l2 = sc[1]
     b1 = sc[2]
@@ -898,42 +901,73 @@ def _adam_range(theta, grad, m1, m2, lo, hi, sc):
     eps = sc[6]
     lr_t = sc[7]
     sq = 0.0
-    for k in range(lo, hi):
-        th = theta[k]
-        sq += th * th
-        g = grad[k] * inv + l2 * th
-        m = b1 * m1[k] + c1 * g
-        v = b2 * m2[k] + c2 * (g * g)
-        m1[k] = m
-        m2[k] = v
-        theta[k] = th - lr_t * m / (np.sqrt(v) + eps)
+    for a in range(nrows):
+        base = lo + a * ncols
+        for j in range(ncols):
+            k = base + j
+            th = theta[k]
+            sq += th * th
+            g = grad[k] * inv + l2 * th
+            m = b1 * m1[k] + c1 * g
+            v = b2 * m2[k] + c2 * (g * g)
+            m1[k] = m
+            m2[k] = v
+            t = th - lr_t * m / (np.sqrt(v) + eps)
+            theta[k] = t
+            if track:
+                nrm[j] += t * t
     return sq
 
 
 @jit
-def _sgd_range(theta, grad, vel, lo, hi, sc, nesterov):
-    """SGD with momentum on theta[lo:hi]; ``sc`` = [1/S, l2/S, momentum, lr]."""
+def _sgd_rows(theta, grad, vel, lo, nrows, ncols, sc, nesterov, nrm, track):
+    """SGD with momentum on a block; ``sc`` = [1/S, l2/S, momentum, lr]."""
     inv = sc[0]
     l2 = sc[1]
     mom = sc[2]
     lr = sc[3]
     sq = 0.0
-    for k in range(lo, hi):
-        th = theta[k]
-        sq += th * th
-        g = grad[k] * inv + l2 * th
-        v = mom * vel[k] - lr * g
-        vel[k] = v
-        if nesterov:
-            theta[k] = th + (mom * v - lr * g)
-        else:
-            theta[k] = th + v
+    for a in range(nrows):
+        base = lo + a * ncols
+        for j in range(ncols):
+            k = base + j
+            th = theta[k]
+            sq += th * th
+            g = grad[k] * inv + l2 * th
+            v = mom * vel[k] - lr * g
+            vel[k] = v
+            if nesterov:
+                t = th + (mom * v - lr * g)
+            else:
+                t = th + v
+            theta[k] = t
+            if track:
+                nrm[j] += t * t
     return sq
 
 
 @jit
-def optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts, fopts, step, lr):
-    """Finish the gradient and apply one sgd/adam step, in one pass.
+def _cap_columns(theta, lo, nrows, ncols, nrm, c):
+    """Rescale columns whose norm (sqrt(nrm)) exceeds c to norm c."""
+    any_big = False
+    for j in range(ncols):
+        s = math.sqrt(nrm[j])
+        if s > c:
+            nrm[j] = c / s
+            any_big = True
+        else:
+            nrm[j] = 1.0
+    if any_big:
+        for a in range(nrows):
+            base = lo + a * ncols
+            for j in range(ncols):
+                theta[base + j] *= nrm[j]
+
+
+@jit
+def optimizer_update(theta, grad, m1, m2, ref, units, w_off, n_coef, sw_sum, iopts,
+                     fopts, step, lr):
+    """Finish the gradient, apply one sgd/adam step and max-norm, in one pass.
 
     ``step`` is the number of updates including this one (Adam's t).
     sgd (scikit-learn's SGDOptimizer): ``v = momentum v - lr g``;
@@ -942,6 +976,9 @@ def optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts, fopts, ste
     ``v = b2 v + (1-b2) g^2``,
     ``theta -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps)``.
     ``g`` = raw gradient / S + alpha W / S (+ 2 tie_alpha (theta - ref)).
+    Max-norm (``iopts[I_MAXNORM]``): each unit's incoming weights (a column
+    of W_l) rescaled to norm <= ``fopts[F_MAX_NORM]`` after the step; the
+    norms are accumulated during the update pass.
     Returns the parameter-penalty part of the objective.
     """
     inv = 1.0 / sw_sum
@@ -951,9 +988,18 @@ def optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts, fopts, ste
     if iopts[I_TIE] != 0:
         tsq = _add_tie_gradient(theta, grad, ref, sw_sum, ta)
     n = theta.shape[0]
+    L = units.shape[0] - 1
+    track = iopts[I_MAXNORM] != 0
+    c = fopts[F_MAX_NORM]
+    wmax = 1
+    for l in range(L):
+        wmax = max(wmax, units[l + 1])
+    nrm = np.zeros(wmax)
     sc = np.empty(8, dtype=theta.dtype)
     sc[0] = inv
-    if iopts[I_SOLVER] == 1:
+    adam = iopts[I_SOLVER] == 1
+    nest = iopts[I_NESTEROV] != 0
+    if adam:
         b1 = fopts[F_BETA1]
         b2 = fopts[F_BETA2]
         sc[2] = b1
@@ -962,45 +1008,29 @@ def optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts, fopts, ste
         sc[5] = 1.0 - b2
         sc[6] = fopts[F_EPSILON]
         sc[7] = lr * math.sqrt(1.0 - b2**step) / (1.0 - b1**step)
-        sc[1] = l2
-        sq = _adam_range(theta, grad, m1, m2, 0, n_coef, sc)
-        sc[1] = 0.0
-        _adam_range(theta, grad, m1, m2, n_coef, n, sc)
     else:
-        nest = iopts[I_NESTEROV] != 0
         sc[2] = fopts[F_MOMENTUM]
         sc[3] = lr
-        sc[1] = l2
-        sq = _sgd_range(theta, grad, m1, 0, n_coef, sc, nest)
-        sc[1] = 0.0
-        _sgd_range(theta, grad, m1, n_coef, n, sc, nest)
-    return 0.5 * l2 * sq + ta * tsq
-
-
-@jit
-def apply_max_norm(theta, units, w_off, c):
-    """Rescale each unit's incoming weight vector (a column of W_l) to norm <= c."""
-    L = units.shape[0] - 1
+    sq = 0.0
+    sc[1] = l2
     for l in range(L):
         nin = units[l]
         nout = units[l + 1]
-        W = _view(theta, w_off[l], nin, nout)
-        nrm = np.zeros(nout)
-        for a in range(nin):
-            for j in range(nout):
-                nrm[j] += W[a, j] * W[a, j]
-        any_big = False
-        for j in range(nout):
-            s = math.sqrt(nrm[j])
-            if s > c:
-                nrm[j] = c / s
-                any_big = True
-            else:
-                nrm[j] = 1.0
-        if any_big:
-            for a in range(nin):
-                for j in range(nout):
-                    W[a, j] *= nrm[j]
+        nl = nrm[:nout]
+        if track:
+            nl[:] = 0.0
+        if adam:
+            sq += _adam_rows(theta, grad, m1, m2, w_off[l], nin, nout, sc, nl, track)
+        else:
+            sq += _sgd_rows(theta, grad, m1, w_off[l], nin, nout, sc, nest, nl, track)
+        if track:
+            _cap_columns(theta, w_off[l], nin, nout, nl, c)
+    sc[1] = 0.0
+    if adam:
+        _adam_rows(theta, grad, m1, m2, n_coef, 1, n - n_coef, sc, nrm, False)
+    else:
+        _sgd_rows(theta, grad, m1, n_coef, 1, n - n_coef, sc, nest, nrm, False)
+    return 0.5 * l2 * sq + ta * tsq
 
 
 # --- entry points called from Python ---------------------------------------------
@@ -1019,8 +1049,6 @@ def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_o
     n = order.shape[0]
     acc = 0.0
     i0 = 0
-    maxnorm = iopts[I_MAXNORM] != 0
-    c = fopts[F_MAX_NORM]
     while i0 < n:
         nb = min(bs_max, n - i0)
         data_sum, pen_sum, sw_sum = batch_loss_grad(
@@ -1029,14 +1057,12 @@ def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_o
         step += 1
         if sw_sum > 0:
             opt_step += 1
-            par = optimizer_update(theta, grad, m1, m2, ref, n_coef, sw_sum, iopts,
-                                   fopts, opt_step, lr)
+            par = optimizer_update(theta, grad, m1, m2, ref, units, w_off, n_coef,
+                                   sw_sum, iopts, fopts, opt_step, lr)
             batch_loss = (data_sum + pen_sum) / sw_sum + par
             if not np.isfinite(batch_loss):
                 return STATUS_NONFINITE, acc, step, opt_step
             acc += batch_loss * nb
-            if maxnorm:
-                apply_max_norm(theta, units, w_off, c)
         i0 += nb
     return STATUS_OK, acc, step, opt_step
 
