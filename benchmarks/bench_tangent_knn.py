@@ -23,6 +23,12 @@ image transforms, sigma=0.5).  In one process:
     matrices with ``einsum``/``matmul``, ``np.linalg.pinv(hermitian=True)``
     for rank deficiency).
 
+skreg runs its query chunks on 2 Python threads with single-threaded BLAS;
+scikit-learn and numpy use their default (multithreaded) BLAS, and
+``numpy-reduced`` is also timed with BLAS limited to one thread: on a
+loaded machine multithreaded BLAS on small products can spin for a long
+time, which would flatter skreg's ratios.
+
 The numpy implementations are slow, so they run on the first
 ``--numpy-queries`` queries and are compared by throughput (queries per
 second).  JIT warm-up (compile or cache load) is timed separately; each
@@ -39,6 +45,7 @@ import time
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.neighbors import KNeighborsClassifier
+from threadpoolctl import threadpool_limits
 
 from skreg.neighbors import TangentDistanceKNN
 from skreg.neighbors._tangent_distance import _distance_space, _tangent_planes
@@ -71,17 +78,23 @@ def numpy_reduced(Xq, Xt, chunk=16):
         x, Q = Sq[s : s + chunk], Qq[s : s + chunk]
         nq = len(x)
         # a[q, t, i] = Qx_i . (x - y), b[q, t, j] = Qy_j . (x - y)
-        a = np.einsum("qid,qd->qi", Q, x)[:, None, :] - (Q.reshape(nq * k, d) @ St.T).reshape(
-            nq, k, nt
-        ).transpose(0, 2, 1)
+        a = np.einsum("qid,qd->qi", Q, x)[:, None, :] - (
+            Q.reshape(nq * k, d) @ St.T
+        ).reshape(nq, k, nt).transpose(0, 2, 1)
         b = (Qt_flat @ x.T).reshape(nt, k, nq).transpose(2, 0, 1) - Qt_y[None]
-        C = (Qt_flat @ Q.reshape(nq * k, d).T).reshape(nt, k, nq, k).transpose(2, 0, 1, 3)
+        C = (
+            (Qt_flat @ Q.reshape(nq * k, d).T)
+            .reshape(nt, k, nq, k)
+            .transpose(2, 0, 1, 3)
+        )
         G = eye - C @ C.swapaxes(-1, -2)
         g = b - (C @ a[..., None])[..., 0]
         beta = np.linalg.solve(G + 1e-10 * eye, g[..., None])[..., 0]
         alpha = a - (C.swapaxes(-1, -2) @ beta[..., None])[..., 0]
         dd = np.einsum("qd,qd->q", x, x)[:, None] - 2 * x @ St.T + yy[None]
-        res = dd - np.einsum("qti,qti->qt", alpha, a) - np.einsum("qtj,qtj->qt", beta, b)
+        res = (
+            dd - np.einsum("qti,qti->qt", alpha, a) - np.einsum("qtj,qtj->qt", beta, b)
+        )
         out[s : s + chunk] = np.sqrt(np.maximum(res, 0.0))
     return out
 
@@ -107,7 +120,8 @@ def numpy_lstsq(Xq, Xt, chunk=4):
         G[:, :, k:, :k] = Gxt.swapaxes(-1, -2)
         G[:, :, k:, k:] = Gtt[None]
         rhs = np.concatenate(
-            [np.einsum("qid,qtd->qti", Tx, diff), -np.einsum("tjd,qtd->qtj", Tt, diff)], axis=2
+            [np.einsum("qid,qtd->qti", Tx, diff), -np.einsum("tjd,qtd->qtj", Tt, diff)],
+            axis=2,
         )
         coef = (np.linalg.pinv(G, hermitian=True) @ rhs[..., None])[..., 0]
         res = np.einsum("qtd,qtd->qt", diff, diff) - np.einsum("qti,qti->qt", coef, rhs)
@@ -148,7 +162,9 @@ def main():
         "skreg exact (n_candidates=None)": lambda: TangentDistanceKNN(
             n_candidates=None, n_jobs=2
         ),
-        "sklearn KNN Euclidean brute": lambda: KNeighborsClassifier(1, algorithm="brute"),
+        "sklearn KNN Euclidean brute": lambda: KNeighborsClassifier(
+            1, algorithm="brute"
+        ),
     }
     qps, preds, models, times = {}, {}, {}, {}
     for name, make in methods.items():
@@ -166,16 +182,35 @@ def main():
         qps[name] = (nq / min(t), nq / statistics.median(t))
         print(
             f"{name:34s} predict best {min(t) * 1e3:8.1f} ms  median "
-            f"{statistics.median(t) * 1e3:8.1f} ms  accuracy {np.mean(preds[name] == yq):.4f}"
+            f"{statistics.median(t) * 1e3:8.1f} ms  "
+            f"accuracy {np.mean(preds[name] == yq):.4f}"
         )
     exact_model = TangentDistanceKNN(n_candidates=None, n_jobs=2).fit(Xt, yt)
 
+    def single_blas(fn):
+        def run(*a):
+            with threadpool_limits(1, user_api="blas"):
+                return fn(*a)
+
+        return run
+
     for name, fn, n_sub, repeat in (
-        ("numpy-reduced exact", numpy_reduced, args.numpy_queries, max(3, args.repeat // 2)),
+        (
+            "numpy-reduced exact",
+            numpy_reduced,
+            args.numpy_queries,
+            max(3, args.repeat // 3),
+        ),
+        (
+            "numpy-reduced exact, 1 BLAS thread",
+            single_blas(numpy_reduced),
+            args.numpy_queries,
+            max(3, args.repeat // 3),
+        ),
         ("numpy-lstsq exact", numpy_lstsq, args.lstsq_queries, 2),
     ):
         sub = Xq[:n_sub]
-        D, times = timed(lambda: fn(sub, Xt), repeat)
+        D, times = timed(lambda fn=fn, sub=sub: fn(sub, Xt), repeat)
         qps[name] = (n_sub / min(times), n_sub / statistics.median(times))
         d_ref, i_ref = exact_model.kneighbors(sub, 1)
         agree = np.mean(D.argmin(axis=1) == i_ref[:, 0])
@@ -196,6 +231,7 @@ def main():
         (ours, sk, "target >= 0.2"),
         (exact, sk, ""),
         (exact, "numpy-reduced exact", "target >= 20"),
+        (exact, "numpy-reduced exact, 1 BLAS thread", ""),
         (exact, "numpy-lstsq exact", ""),
         (ours, "numpy-reduced exact", ""),
     ):

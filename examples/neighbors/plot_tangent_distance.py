@@ -53,7 +53,7 @@ tangents = image_tangents(digit[None], (8, 8), names, sigma=SIGMA)[0]
 fig, axes = plt.subplots(1, 8, figsize=(14, 2.4))
 axes[0].imshow(digit.reshape(8, 8), cmap="gray_r")
 axes[0].set_title("digit")
-for ax, name, t in zip(axes[1:], names, tangents):
+for ax, name, t in zip(axes[1:], names, tangents, strict=True):
     lim = np.abs(t).max() or 1.0
     ax.imshow(t.reshape(8, 8), cmap="RdBu_r", vmin=-lim, vmax=lim)
     ax.set_title(name.replace("_", "\n"), fontsize=9)
@@ -95,13 +95,15 @@ def cross_validate(make):
 TangentDistanceKNN().fit(X[:50], y[:50]).predict(X[:5])  # JIT warm-up
 euclid_error, euclid_time = cross_validate(lambda: KNeighborsClassifier(1))
 results = [
-    cross_validate(lambda: TangentDistanceKNN(n_candidates=m, sigma=SIGMA, n_jobs=-1))
+    cross_validate(
+        lambda m=m: TangentDistanceKNN(n_candidates=m, sigma=SIGMA, n_jobs=-1)
+    )
     for m in candidates
 ]
 errors, times = np.array(results).T
 labels = [str(m) if m is not None else "all\n(exact)" for m in candidates]
 pos = np.arange(len(candidates))
-for m, e, t in zip(candidates, errors, times):
+for m, e, t in zip(candidates, errors, times, strict=True):
     print(f"n_candidates={m}: error {e:.4f}, {t * 1e6:.0f} us per query")
 print(f"Euclidean 1-NN: error {euclid_error:.4f}, {euclid_time * 1e6:.0f} us per query")
 
@@ -119,6 +121,8 @@ ax2.set_yscale("log")
 ax2.set_xlabel("n_candidates")
 ax2.set_ylabel("predict time per query (us)")
 ax2.legend()
-fig.suptitle("load_digits, 5-fold unshuffled KFold" if not QUICK else "load_digits, one fold")
+fig.suptitle(
+    "load_digits, 5-fold unshuffled KFold" if not QUICK else "load_digits, one fold"
+)
 fig.tight_layout()
 plt.savefig("tangent_distance_candidates.png")

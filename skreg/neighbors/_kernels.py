@@ -262,9 +262,7 @@ def orthonormal_planes_serial(T, rtol, Q, rank):
 
 
 @jit
-def knn_tangent(
-    Xq, Tq, rtol, E, n_cand, Xt, Qt, rt, tol, out_dist, out_ind
-):
+def knn_tangent(Xq, Tq, rtol, E, n_cand, Xt, Qt, rt, tol, out_dist, out_ind):
     """Nearest training samples of each query under tangent distance.
 
     Per query (scratch allocated once per query):
@@ -323,7 +321,24 @@ def knn_tangent(
         for c in range(m):
             j = cand[c]
             dist = np.sqrt(
-                _pair_sq(x, Qx, rx, Xt[j], Qt[j], rt[j], tol, d, a, b, C, G, g, beta, alpha, flag)
+                _pair_sq(
+                    x,
+                    Qx,
+                    rx,
+                    Xt[j],
+                    Qt[j],
+                    rt[j],
+                    tol,
+                    d,
+                    a,
+                    b,
+                    C,
+                    G,
+                    g,
+                    beta,
+                    alpha,
+                    flag,
+                )
             )
             if filled == k and not (
                 dist < best_d[k - 1] or (dist == best_d[k - 1] and j < best_j[k - 1])
@@ -331,7 +346,8 @@ def knn_tangent(
                 continue
             pos = filled if filled < k else k - 1
             while pos > 0 and (
-                dist < best_d[pos - 1] or (dist == best_d[pos - 1] and j < best_j[pos - 1])
+                dist < best_d[pos - 1]
+                or (dist == best_d[pos - 1] and j < best_j[pos - 1])
             ):
                 best_d[pos] = best_d[pos - 1]
                 best_j[pos] = best_j[pos - 1]
@@ -403,7 +419,8 @@ def knn_tangent_exact_serial(
                 continue
             pos = filled if filled < k else k - 1
             while pos > 0 and (
-                dist < best_d[pos - 1] or (dist == best_d[pos - 1] and t < best_j[pos - 1])
+                dist < best_d[pos - 1]
+                or (dist == best_d[pos - 1] and t < best_j[pos - 1])
             ):
                 best_d[pos] = best_d[pos - 1]
                 best_j[pos] = best_j[pos - 1]
@@ -425,15 +442,15 @@ def knn_tangent_exact_lanes(
     """Two-sided :func:`knn_tangent_exact_serial`, ``_LANES`` pairs per step.
 
     Same inputs and outputs, but serial: the caller runs one chunk per
-    Python thread (nogil) with single-threaded BLAS.  The small systems of ``_LANES`` consecutive
-    training samples are formed and solved together, innermost loop over the
-    lanes, so LLVM turns the scalar 7 x 7 algebra into SIMD.  It is branch
-    free: zero-padded basis rows give zero rows/columns in ``C``, hence unit
-    pivots and zero coefficients, so the padded problem has the same
-    residual; pivots below ``tol`` (shared directions) get a zero inverse,
-    i.e. that coefficient is 0, as in ``_reduced_sq``.  Pairs whose short
-    formula cancels are recomputed with the explicit residual
-    (``_pair_sq``).
+    Python thread (nogil) with single-threaded BLAS.  The small systems of
+    ``_LANES`` consecutive training samples are formed and solved together,
+    innermost loop over the lanes, so LLVM turns the scalar 7 x 7 algebra
+    into SIMD.  It is branch free: zero-padded basis rows give zero
+    rows/columns in ``C``, hence unit pivots and zero coefficients, so the
+    padded problem has the same residual; pivots below ``tol`` (shared
+    directions) get a zero inverse, i.e. that coefficient is 0, as in
+    ``_reduced_sq``.  Pairs whose short formula cancels are recomputed with
+    the explicit residual (``_pair_sq``).
     """
     n_q, n = Xq.shape
     n_t = Xt.shape[0]
@@ -545,17 +562,33 @@ def knn_tangent_exact_lanes(
                 r2 = res[l]
                 if r2 < _REFINE * dd[l]:
                     r2 = _pair_sq(
-                        x, Qx, rx, Xt[t], Qt[t], rt[t], tol, d, a1, b1, C1, G1, g1,
-                        beta1, alpha1, keep1,
+                        x,
+                        Qx,
+                        rx,
+                        Xt[t],
+                        Qt[t],
+                        rt[t],
+                        tol,
+                        d,
+                        a1,
+                        b1,
+                        C1,
+                        G1,
+                        g1,
+                        beta1,
+                        alpha1,
+                        keep1,
                     )
                 dist = np.sqrt(max(r2, 0.0))
                 if filled == k and not (
-                    dist < best_d[k - 1] or (dist == best_d[k - 1] and t < best_j[k - 1])
+                    dist < best_d[k - 1]
+                    or (dist == best_d[k - 1] and t < best_j[k - 1])
                 ):
                     continue
                 pos = filled if filled < k else k - 1
                 while pos > 0 and (
-                    dist < best_d[pos - 1] or (dist == best_d[pos - 1] and t < best_j[pos - 1])
+                    dist < best_d[pos - 1]
+                    or (dist == best_d[pos - 1] and t < best_j[pos - 1])
                 ):
                     best_d[pos] = best_d[pos - 1]
                     best_j[pos] = best_j[pos - 1]

@@ -9,7 +9,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..utils._numba import numba_threads
 from ..utils._sklearn_compat import (
@@ -55,6 +55,19 @@ _CHUNK_PAIRS = 1 << 20
 #: At most this many queries per chunk, so that ``n_jobs`` threads share
 #: the work of even a small query set.
 _CHUNK_ROWS = 48
+#: Queries smoothed and differentiated per scipy call.
+_BLOCK_ROWS = 2048
+
+_BLAS_CONTROLLER = None
+
+
+def _single_threaded_blas():
+    """Context limiting BLAS to one thread (controller built once: building
+    it scans the loaded libraries, which costs milliseconds)."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------
@@ -103,7 +116,7 @@ def _distance_space(X, image_shape, sigma):
     return smooth_images(X, image_shape, sigma)
 
 
-def _tangent_planes(X, image_shape, transforms, sigma, serial=False):
+def _tangent_planes(X, image_shape, transforms, sigma):
     """Orthonormal bases of the tangent planes of the rows of ``X``.
 
     Returns ``Q`` of shape (n_samples, n_transforms, n_features) whose first
@@ -121,7 +134,7 @@ def _tangent_planes(X, image_shape, transforms, sigma, serial=False):
     Q = np.empty_like(T)
     rank = np.empty(n, dtype=np.int64)
     rtol = _rank_rtol(k, n_features, X.dtype)
-    (orthonormal_planes_serial if serial else orthonormal_planes)(T, rtol, Q, rank)
+    orthonormal_planes(T, rtol, Q, rank)
     return Q, rank
 
 
@@ -139,7 +152,9 @@ def _raw_tangents(X, image_shape, transforms, sigma):
 
 
 def _no_planes(X):
-    return np.zeros((X.shape[0], 0, X.shape[1]), X.dtype), np.zeros(X.shape[0], np.int64)
+    return np.zeros((X.shape[0], 0, X.shape[1]), X.dtype), np.zeros(
+        X.shape[0], np.int64
+    )
 
 
 def _chunks(n_rows, n_cols, n_features):
@@ -253,7 +268,9 @@ def tangent_distance(
     tol = _PIVOT_TOL[np.dtype(dtype)]
     with numba_threads(n_jobs):
         QY, rY = (
-            _tangent_planes(Y, image_shape, names, sigma) if sided == "two" else _no_planes(Y)
+            _tangent_planes(Y, image_shape, names, sigma)
+            if sided == "two"
+            else _no_planes(Y)
         )
         for rows in _chunks(X.shape[0], Y.shape[0], X.shape[1]):
             QX, rX = _tangent_planes(X[rows], image_shape, names, sigma)
@@ -440,7 +457,9 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
             )
         X = np.ascontiguousarray(X)
         n_features = X.shape[1]
-        image_shape, names = _resolve_geometry(n_features, self.image_shape, self.transforms)
+        image_shape, names = _resolve_geometry(
+            n_features, self.image_shape, self.transforms
+        )
         room = (n_features - 1) // 2 if self.sided == "two" else n_features - 1
         if len(names) > room:
             if self.transforms is not None:
@@ -449,6 +468,7 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
                     f"used: with {n_features} features more tangent directions "
                     f"would make every {self.sided}-sided distance zero.",
                     UserWarning,
+                    stacklevel=2,
                 )
             names = names[: max(room, 0)]
         self.classes_, self._y = np.unique(y, return_inverse=True)
@@ -506,7 +526,9 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
                 f"{n_neighbors - query_is_train}, n_samples_fit = {n_fit}, "
                 f"n_samples = {n_fit if query_is_train else len(X)}"
             )
-        dist, ind = self._kneighbors(None if query_is_train else self._query(X), n_neighbors)
+        dist, ind = self._kneighbors(
+            None if query_is_train else self._query(X), n_neighbors
+        )
         if query_is_train:
             dist, ind = _drop_self(dist, ind)
         return (dist, ind) if return_distance else ind
@@ -532,7 +554,11 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
         """
         Xt, Qt, rt = self._fit_X, self.tangents_, self.tangent_rank_
         n_fit, n_features = Xt.shape
-        m = n_fit if self.n_candidates is None else min(max(self.n_candidates, k), n_fit)
+        m = (
+            n_fit
+            if self.n_candidates is None
+            else min(max(self.n_candidates, k), n_fit)
+        )
         exact = m == n_fit
         n_queries = n_fit if X is None else X.shape[0]
         dist = np.empty((n_queries, k), dtype=Xt.dtype)
@@ -549,20 +575,20 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
             sq_norms_t = np.einsum("ij,ij->i", Xt, Xt)
             per_query = n_fit
 
-        def work(rows):
-            if X is None:
-                xq = Xt[rows]
-            else:
-                xq = _distance_space(X[rows], self.image_shape_, self.sigma)
+        def work(rows, xb, Tb, start):
+            """One chunk; ``xb``/``Tb``: the block's smoothed queries and raw
+            tangents, ``start``: the block's first row."""
+            local = slice(rows.start - start, rows.stop - start)
+            xq = xb[local]
             if exact:
                 if not kq:
                     Qq, rq = _no_planes(xq)
                 elif X is None:
                     Qq, rq = Qt[rows], rt[rows]
                 else:
-                    Qq, rq = _tangent_planes(
-                        X[rows], self.image_shape_, self.transforms_, self.sigma, serial=True
-                    )
+                    Qq = np.empty_like(Tb[local])
+                    rq = np.empty(len(xq), dtype=np.int64)
+                    orthonormal_planes_serial(Tb[local], rtol, Qq, rq)
                 Qq_flat = Qq.reshape(-1, n_features)
                 P = Qq_flat @ Qt_flat.T
                 A = Qq_flat @ Xt.T
@@ -570,8 +596,20 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
                 qx = np.einsum("qid,qd->qi", Qq, xq)
                 kernel = knn_tangent_exact_lanes if kq else knn_tangent_exact_serial
                 kernel(
-                    xq, np.ascontiguousarray(Qq), rq, Xt, Qt, rt, P, A, B, qx, ty, tol,
-                    dist[rows], ind[rows],
+                    xq,
+                    np.ascontiguousarray(Qq),
+                    rq,
+                    Xt,
+                    Qt,
+                    rt,
+                    P,
+                    A,
+                    B,
+                    qx,
+                    ty,
+                    tol,
+                    dist[rows],
+                    ind[rows],
                 )
                 return
             if not kq:
@@ -579,27 +617,55 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
             elif X is None:
                 Tq = Qt[rows]  # already a basis; re-orthonormalised
             else:
-                Tq = _raw_tangents(X[rows], self.image_shape_, self.transforms_, self.sigma)
+                Tq = Tb[local]
             # ||t||^2 - 2 q.t: the squared Euclidean distance up to a
             # per-query constant, which does not change the shortlist
             E = xq @ Xt.T
             E *= -2
             E += sq_norms_t
             knn_tangent(
-                xq, np.ascontiguousarray(Tq), rtol, E, m, Xt, Qt, rt, tol,
-                dist[rows], ind[rows],
+                xq,
+                np.ascontiguousarray(Tq),
+                rtol,
+                E,
+                m,
+                Xt,
+                Qt,
+                rt,
+                tol,
+                dist[rows],
+                ind[rows],
             )
 
-        chunks = list(_chunks(n_queries, per_query, n_features))
-        n_threads = min(effective_n_jobs(self.n_jobs), len(chunks))
-        with threadpool_limits(1, user_api="blas"):
-            if n_threads <= 1:
-                for rows in chunks:
-                    work(rows)
-            else:
-                Parallel(n_jobs=n_threads, backend="threading")(
-                    delayed(work)(rows) for rows in chunks
-                )
+        n_threads = effective_n_jobs(self.n_jobs)
+        with _single_threaded_blas():
+            # blocks: smoothing and raw tangents of many queries per scipy
+            # call (its per-call cost is high); chunks: the threads' work
+            for start in range(0, n_queries, _BLOCK_ROWS):
+                stop = min(start + _BLOCK_ROWS, n_queries)
+                if X is None:
+                    xb, Tb = Xt[start:stop], None
+                else:
+                    xb = _distance_space(X[start:stop], self.image_shape_, self.sigma)
+                    Tb = None
+                    if kq:
+                        Tb = _raw_tangents(
+                            X[start:stop],
+                            self.image_shape_,
+                            self.transforms_,
+                            self.sigma,
+                        )
+                chunks = [
+                    slice(start + c.start, start + c.stop)
+                    for c in _chunks(stop - start, per_query, n_features)
+                ]
+                if min(n_threads, len(chunks)) <= 1:
+                    for rows in chunks:
+                        work(rows, xb, Tb, start)
+                else:
+                    Parallel(n_jobs=min(n_threads, len(chunks)), backend="threading")(
+                        delayed(work)(rows, xb, Tb, start) for rows in chunks
+                    )
         return dist, ind.astype(np.intp, copy=False)
 
     def predict_proba(self, X):

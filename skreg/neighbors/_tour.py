@@ -15,13 +15,17 @@ def tangent_distance_knn_row(data):
     from skreg.neighbors import TangentDistanceKNN
 
     def run(make):
-        make().fit(data.X_train[:20], data.y_train[:20]).predict(data.X_test[:2])  # warm-up
+        make().fit(data.X_train[:20], data.y_train[:20]).predict(
+            data.X_test[:2]
+        )  # warm-up
         pred, seconds = timed(
             lambda: make().fit(data.X_train, data.y_train).predict(data.X_test)
         )
         return (pred == data.y_test).mean(), seconds
 
-    ours, ours_s = run(lambda: TangentDistanceKNN(n_neighbors=1, image_shape=data.image_shape))
+    ours, ours_s = run(
+        lambda: TangentDistanceKNN(n_neighbors=1, image_shape=data.image_shape)
+    )
     theirs, theirs_s = run(lambda: KNeighborsClassifier(n_neighbors=1))
     return TourRow(
         "TangentDistanceKNN",

@@ -41,8 +41,9 @@ thickening             grad I            (dI/dx)^2 + (dI/dy)^2
 
 For ``rotate`` the content turns by ``t`` radians *clockwise* as displayed
 (row 0 at the top): ``t * tangent['rotate']`` approximates
-``scipy.ndimage.rotate(I, -degrees(t), reshape=False) - I``.  ``thickening`` samples uphill along the gradient:
-bright strokes on a dark background get thicker for ``t > 0``.
+``scipy.ndimage.rotate(I, -degrees(t), reshape=False) - I``.  ``thickening``
+samples uphill along the gradient: bright strokes on a dark background get
+thicker for ``t > 0``.
 
 The 1-D version for signals (length ``L``, ``u = index - (L - 1) / 2``):
 ``shift`` = dS/du, ``dilation`` = u dS/du, ``thickening`` = (dS/du)^2.
@@ -86,8 +87,7 @@ def _check_transforms(transforms, allowed, kind):
         names = tuple(transforms)
     except TypeError:
         raise TypeError(
-            f"transforms must be a string or a sequence of strings, got "
-            f"{transforms!r}"
+            f"transforms must be a string or a sequence of strings, got {transforms!r}"
         ) from None
     for name in names:
         if not isinstance(name, str) or name not in allowed:
@@ -109,9 +109,7 @@ def _check_sigma(sigma):
 
 
 def _check_X(X):
-    return check_array(
-        X, dtype=(np.float64, np.float32), order="C", input_name="X"
-    )
+    return check_array(X, dtype=(np.float64, np.float32), order="C", input_name="X")
 
 
 def check_image_shape(image_shape, n_features):
@@ -119,7 +117,7 @@ def check_image_shape(image_shape, n_features):
     try:
         shape = tuple(int(s) for s in image_shape)
         ok = len(shape) == 2 and all(
-            s == s_in for s, s_in in zip(shape, image_shape)
+            s == s_in for s, s_in in zip(shape, image_shape, strict=False)
         )
     except (TypeError, ValueError):
         ok = False

@@ -79,7 +79,9 @@ def test_rank_deficient_and_overlapping_tangent_sets(rng):
     x, y = rng.standard_normal((2, 1, n))
     shared = rng.standard_normal(n)
     Tx = np.stack([shared, rng.standard_normal(n), shared * 2.0, np.zeros(n)])[None]
-    Ty = np.stack([rng.standard_normal(n), -shared, np.zeros(n), rng.standard_normal(n)])[None]
+    Ty = np.stack(
+        [rng.standard_normal(n), -shared, np.zeros(n), rng.standard_normal(n)]
+    )[None]
     Q, r = {}, {}
     for name, T in (("x", Tx), ("y", Ty)):
         Q[name], r[name] = np.empty_like(T), np.empty(1, np.int64)
@@ -121,7 +123,9 @@ def test_blank_image(digits):
     assert np.isfinite(D).all()
     # a blank image has no tangent plane: its distances are those between
     # the other image's plane and the origin
-    np.testing.assert_allclose(D[0, 1:], tangent_distance(Xb[1:], Xb[:1], sided="one")[:, 0])
+    np.testing.assert_allclose(
+        D[0, 1:], tangent_distance(Xb[1:], Xb[:1], sided="one")[:, 0]
+    )
     for n_candidates in (20, None):
         clf = TangentDistanceKNN(n_candidates=n_candidates).fit(Xb, np.r_[0, y[:30]])
         assert clf.tangent_rank_[0] == 0 and np.all(clf.tangents_[0] == 0)
@@ -136,7 +140,9 @@ def test_blank_image(digits):
 def test_kneighbors_matches_distance_matrix(digits, sided):
     X, y = digits
     Xtr, Xte = X[:300], X[300:340]
-    clf = TangentDistanceKNN(n_neighbors=3, sided=sided, n_candidates=None).fit(Xtr, y[:300])
+    clf = TangentDistanceKNN(n_neighbors=3, sided=sided, n_candidates=None).fit(
+        Xtr, y[:300]
+    )
     dist, ind = clf.kneighbors(Xte)
     if sided == "two":
         D = tangent_distance(Xte, Xtr)
@@ -180,7 +186,7 @@ def test_n_jobs_invariance(digits):
         clf.fit(X[:400], y[:400])
         outs.append((clf.kneighbors(X[400:500]), clf.predict_proba(X[400:500])))
         outs[-1] += (tangent_distance(X[:30], X[30:50], n_jobs=n_jobs),)
-    for (kn, proba, D) in outs[1:]:
+    for kn, proba, D in outs[1:]:
         np.testing.assert_array_equal(kn[0], outs[0][0][0])
         np.testing.assert_array_equal(kn[1], outs[0][0][1])
         np.testing.assert_array_equal(proba, outs[0][1])
@@ -189,10 +195,13 @@ def test_n_jobs_invariance(digits):
 
 def test_weights_labels_and_proba(digits):
     X, y = digits
-    labels = np.array(["zero", "one", "two", "three", "four", "five", "six",
-                       "seven", "eight", "nine"])[y]
+    labels = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )[y]
     for weights in ("uniform", "distance", lambda d: np.exp(-d)):
-        clf = TangentDistanceKNN(n_neighbors=5, weights=weights).fit(X[:300], labels[:300])
+        clf = TangentDistanceKNN(n_neighbors=5, weights=weights).fit(
+            X[:300], labels[:300]
+        )
         proba = clf.predict_proba(X[300:400])
         np.testing.assert_allclose(proba.sum(axis=1), 1.0)
         pred = clf.predict(X[300:400])
@@ -216,8 +225,13 @@ def test_tiny_widths_and_transform_cap():
             rng.random((5, 3)), [0, 1, 0, 1, 0]
         )
     # image_shape=None: perfect squares are images, the rest signals
-    assert TangentDistanceKNN().fit(rng.random((4, 16)), [0, 1, 0, 1]).image_shape_ == (4, 4)
-    assert TangentDistanceKNN().fit(rng.random((4, 15)), [0, 1, 0, 1]).image_shape_ is None
+    assert TangentDistanceKNN().fit(rng.random((4, 16)), [0, 1, 0, 1]).image_shape_ == (
+        4,
+        4,
+    )
+    assert (
+        TangentDistanceKNN().fit(rng.random((4, 15)), [0, 1, 0, 1]).image_shape_ is None
+    )
     clf = TangentDistanceKNN(image_shape=(3, 5)).fit(rng.random((4, 15)), [0, 1, 0, 1])
     assert clf.image_shape_ == (3, 5) and len(clf.transforms_) == 7
 
@@ -233,7 +247,9 @@ def test_bad_input(digits):
         TangentDistanceKNN(transforms=["rotate", "shear"]).fit(X, y)
     with pytest.raises(ValueError, match="Unknown image transform"):
         tangent_distance(X, transforms="twist")
-    with pytest.raises(ValueError, match="image transforms but the data are treated as 1-D"):
+    with pytest.raises(
+        ValueError, match="image transforms but the data are treated as 1-D"
+    ):
         TangentDistanceKNN(transforms=["rotate"]).fit(X[:, :10], y)
     with pytest.raises(ValueError, match="n_candidates=2 must be >= n_neighbors=3"):
         TangentDistanceKNN(n_neighbors=3, n_candidates=2).fit(X, y)

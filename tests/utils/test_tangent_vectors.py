@@ -45,12 +45,18 @@ def test_image_tangents_match_finite_differences(sigma):
     checked with scipy's own shift / rotate and with explicit affine maps.
     """
     X = smooth_image().ravel()[None]
-    T = dict(zip(IMAGE_TRANSFORMS, image_tangents(X, (H, W), sigma=sigma)[0]))
+    T = dict(
+        zip(IMAGE_TRANSFORMS, image_tangents(X, (H, W), sigma=sigma)[0], strict=True)
+    )
     S = smooth_images(X, (H, W), sigma).reshape(H, W)
     t = STEP
     # content moves by -t v: translate_x samples at x + t -> shift by -t
-    _assert_tangent(T["translate_x"], ndimage.shift(S, (0, -t), order=3, mode="nearest"), S)
-    _assert_tangent(T["translate_y"], ndimage.shift(S, (-t, 0), order=3, mode="nearest"), S)
+    _assert_tangent(
+        T["translate_x"], ndimage.shift(S, (0, -t), order=3, mode="nearest"), S
+    )
+    _assert_tangent(
+        T["translate_y"], ndimage.shift(S, (-t, 0), order=3, mode="nearest"), S
+    )
     # rotate: content turns clockwise as displayed = ndimage.rotate(-angle)
     rotated = ndimage.rotate(S, -np.degrees(t), reshape=False, order=3, mode="nearest")
     _assert_tangent(T["rotate"], rotated, S)
@@ -67,7 +73,9 @@ def test_image_tangents_match_finite_differences(sigma):
     gx = ndimage.gaussian_filter(X.reshape(H, W), sigma, order=(0, 1), mode="constant")
     gy = ndimage.gaussian_filter(X.reshape(H, W), sigma, order=(1, 0), mode="constant")
     yy, xx = np.mgrid[:H, :W]
-    thick = ndimage.map_coordinates(S, [yy + t * gy, xx + t * gx], order=3, mode="nearest")
+    thick = ndimage.map_coordinates(
+        S, [yy + t * gy, xx + t * gx], order=3, mode="nearest"
+    )
     _assert_tangent(T["thickening"], thick, S)
 
 
@@ -82,7 +90,7 @@ def test_signal_tangents_match_finite_differences():
     u = np.arange(60.0)
     X = (np.exp(-((u - 25) ** 2) / 30) + 0.3 * np.exp(-((u - 38) ** 2) / 10))[None]
     sigma, t = 1.0, STEP
-    T = dict(zip(SIGNAL_TRANSFORMS, signal_tangents(X, sigma=sigma)[0]))
+    T = dict(zip(SIGNAL_TRANSFORMS, signal_tangents(X, sigma=sigma)[0], strict=True))
     S = smooth_signals(X, sigma)[0]
     c = (len(u) - 1) / 2
     slope = ndimage.gaussian_filter1d(X[0], sigma, order=1, mode="constant")
