@@ -395,6 +395,11 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
 
         if self.estimator is None:
             return MLPClassifier()
+        if isinstance(self.estimator, type):
+            raise TypeError(
+                "estimator must be an instance, e.g. MLPClassifier(), not the class "
+                f"{self.estimator.__name__}."
+            )
         if not isinstance(self.estimator, BaseMLPClassifier):
             raise TypeError(
                 "estimator must be a skreg neural classifier (an instance of a "
@@ -476,7 +481,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = classes
             self._n_samples = n_samples
             self._n_drawn_fit = n_drawn
-        self.estimator_ = template
+        self.estimator_ = _clone_template(template, template.random_state)
 
         n_more = self.n_estimators - len(self.estimators_)
         if n_more < 0:

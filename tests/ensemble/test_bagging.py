@@ -16,7 +16,10 @@ from skreg.neural_network._engine import EngineConfig, Layout, glorot_init, loss
 
 from ..test_contracts import assert_same_fitted_state
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.filterwarnings("ignore:.*no out-of-bag prediction:UserWarning"),
+]
 
 
 def make_data(n=90, d=12, n_classes=3, seed=0):
@@ -293,6 +296,7 @@ def test_fit_takes_no_sample_weight():
         (dict(max_samples=0), ValueError, "max_samples"),
         (dict(max_samples=1000), ValueError, "max_samples=1000 must be at most"),
         (dict(estimator=LogisticRegression()), TypeError, "skreg neural classifier"),
+        (dict(estimator=MLPClassifier), TypeError, "instance"),
         (dict(oob_score=True, bootstrap=False), ValueError, "bootstrap=True"),
         (dict(voting="mean"), ValueError, "voting"),
     ],
