@@ -265,97 +265,96 @@ def orthonormal_planes_serial(T, rtol, Q, rank):
 def knn_tangent(Xq, Tq, rtol, E, n_cand, Xt, Qt, rt, tol, out_dist, out_ind):
     """Nearest training samples of each query under tangent distance.
 
-    Per query (scratch allocated once per query):
-    orthonormalise its raw tangents ``Tq[i]`` (none for one-sided: ``Tq``
-    has 0 rows), keep the ``n_cand`` training samples with the smallest
-    ``E[i]`` (squared Euclidean distances; ties to the lower index) -- or
-    all of them when ``n_cand`` equals the training set size, then ``E`` is
-    not read -- and return the ``k = out_dist.shape[1]`` smallest tangent
-    distances among those, sorted by (distance, index).
+    Per query (scratch allocated once per query): orthonormalise its raw
+    tangents ``Tq[i]`` (none for one-sided: ``Tq`` has 0 rows), keep the
+    ``n_cand`` training samples with the smallest ``E[i]`` (squared
+    Euclidean distances up to a constant; ties to the lower index), and
+    return the ``k = out_dist.shape[1]`` smallest tangent distances among
+    them, sorted by (distance, index).  The inner products of a pair are
+    dot products here; the small systems of ``_LANES`` candidates are
+    solved side by side (``_lanes_residual``).  Serial: the caller runs one
+    chunk of queries per Python thread.
     """
     n_q, n = Xq.shape
     n_t = Xt.shape[0]
-    kq = Tq.shape[1]
-    kk = max(kq, Qt.shape[1], 1)
-    k = out_dist.shape[1]
-    use_all = n_cand >= n_t
-    for i in range(n_q):  # serial: called from one Python thread per chunk
-        Qx = np.empty((kq, n), dtype=Xq.dtype)
-        norms = np.empty(max(kq, 1), dtype=np.float64)
+    kq, kt = Tq.shape[1], Qt.shape[1]
+    kk = max(kq, kt, 1)
+    L = _LANES
+    m = min(n_cand, n_t)
+    # scratch, allocated once (serial kernel)
+    Qx = np.zeros((kq, n), dtype=Xq.dtype)
+    norms = np.empty(max(kq, 1), dtype=np.float64)
+    d = np.empty(n, dtype=Xq.dtype)
+    row = np.empty(kk, dtype=Xq.dtype)
+    a = np.empty((kq, L))
+    b = np.empty((kt, L))
+    C = np.empty((kt, kq, L))
+    G = np.empty((kt, kt, L))
+    inv = np.empty((kt, L))
+    g = np.empty((kt, L))
+    beta = np.empty((kt, L))
+    dd = np.empty(L)
+    res = np.empty(L)
+    a1 = np.empty(kk)
+    b1 = np.empty(kk)
+    C1 = np.empty((kk, kk))
+    G1 = np.empty((kk, kk))
+    g1 = np.empty(kk)
+    beta1 = np.empty(kk)
+    alpha1 = np.empty(kk)
+    keep1 = np.empty(kk, dtype=np.int64)
+    cand = np.empty(m, dtype=np.int64)
+    key = np.empty(m, dtype=E.dtype)
+    for i in range(n_q):
         rx = _orthonormalise(Tq[i], Qx, rtol, norms) if kq > 0 else 0
-        d = np.empty(n, dtype=Xq.dtype)
-        a = np.empty(kk, dtype=np.float64)
-        b = np.empty(kk, dtype=np.float64)
-        C = np.empty((kk, kk), dtype=np.float64)
-        G = np.empty((kk, kk), dtype=np.float64)
-        g = np.empty(kk, dtype=np.float64)
-        beta = np.empty(kk, dtype=np.float64)
-        alpha = np.empty(kk, dtype=np.float64)
-        flag = np.empty(kk, dtype=np.int64)
-        m = n_t if use_all else n_cand
-        cand = np.empty(m, dtype=np.int64)
-        if use_all:
-            for c in range(m):
-                cand[c] = c
-        else:
-            # insertion into a sorted shortlist of the m smallest E[i, j]
-            key = np.empty(m, dtype=E.dtype)
-            filled = 0
-            for j in range(n_t):
-                e = E[i, j]
-                if filled == m and not e < key[m - 1]:
-                    continue
-                pos = filled if filled < m else m - 1
-                while pos > 0 and e < key[pos - 1]:
-                    key[pos] = key[pos - 1]
-                    cand[pos] = cand[pos - 1]
-                    pos -= 1
-                key[pos] = e
-                cand[pos] = j
-                if filled < m:
-                    filled += 1
+        # insertion into a sorted shortlist of the m smallest E[i, j]
+        filled = 0
+        for j in range(n_t):
+            e = E[i, j]
+            if filled == m and not e < key[m - 1]:
+                continue
+            pos = filled if filled < m else m - 1
+            while pos > 0 and e < key[pos - 1]:
+                key[pos] = key[pos - 1]
+                cand[pos] = cand[pos - 1]
+                pos -= 1
+            key[pos] = e
+            cand[pos] = j
+            if filled < m:
+                filled += 1
         best_d = out_dist[i]
         best_j = out_ind[i]
         filled = 0
         x = Xq[i]
-        for c in range(m):
-            j = cand[c]
-            dist = np.sqrt(
-                _pair_sq(
-                    x,
-                    Qx,
-                    rx,
-                    Xt[j],
-                    Qt[j],
-                    rt[j],
-                    tol,
-                    d,
-                    a,
-                    b,
-                    C,
-                    G,
-                    g,
-                    beta,
-                    alpha,
-                    flag,
-                )
-            )
-            if filled == k and not (
-                dist < best_d[k - 1] or (dist == best_d[k - 1] and j < best_j[k - 1])
-            ):
-                continue
-            pos = filled if filled < k else k - 1
-            while pos > 0 and (
-                dist < best_d[pos - 1]
-                or (dist == best_d[pos - 1] and j < best_j[pos - 1])
-            ):
-                best_d[pos] = best_d[pos - 1]
-                best_j[pos] = best_j[pos - 1]
-                pos -= 1
-            best_d[pos] = dist
-            best_j[pos] = j
-            if filled < k:
-                filled += 1
+        for c0 in range(0, m, L):
+            for l in range(L):
+                j = cand[min(c0 + l, m - 1)]  # the tail repeats the last one
+                y, Qy = Xt[j], Qt[j]
+                for u in range(n):
+                    d[u] = x[u] - y[u]
+                dd[l] = _dot(d, d, n)
+                _dots_into(d, Qx, kq, n, row)
+                for ii in range(kq):
+                    a[ii, l] = row[ii]
+                _dots_into(d, Qy, kt, n, row)
+                for jj in range(kt):
+                    b[jj, l] = row[jj]
+                for jj in range(kt):
+                    _dots_into(Qy[jj], Qx, kq, n, row)
+                    for ii in range(kq):
+                        C[jj, ii, l] = row[ii]
+            _lanes_residual(a, b, C, G, inv, g, beta, dd, res, kq, kt, tol)
+            for l in range(L):
+                if c0 + l >= m:
+                    break
+                j = cand[c0 + l]
+                r2 = res[l]
+                if r2 < _REFINE * dd[l]:
+                    r2 = _pair_sq(
+                        x, Qx, rx, Xt[j], Qt[j], rt[j], tol, d,
+                        a1, b1, C1, G1, g1, beta1, alpha1, keep1,
+                    )  # fmt: skip
+                filled = _insert(best_d, best_j, filled, np.sqrt(max(r2, 0.0)), j)
 
 
 @jit
@@ -377,16 +376,17 @@ def knn_tangent_exact_serial(
     kq, kt = Qq.shape[1], Qt.shape[1]
     kk = max(kq, kt, 1)
     k = out_dist.shape[1]
+    # scratch, allocated once (serial kernel)
+    d = np.empty(n, dtype=Xq.dtype)
+    a = np.empty(kk, dtype=np.float64)
+    b = np.empty(kk, dtype=np.float64)
+    C = np.empty((kk, kk), dtype=np.float64)
+    G = np.empty((kk, kk), dtype=np.float64)
+    g = np.empty(kk, dtype=np.float64)
+    beta = np.empty(kk, dtype=np.float64)
+    alpha = np.empty(kk, dtype=np.float64)
+    keep = np.empty(kk, dtype=np.int64)
     for q in range(n_q):  # serial: called from one Python thread per chunk
-        d = np.empty(n, dtype=Xq.dtype)
-        a = np.empty(kk, dtype=np.float64)
-        b = np.empty(kk, dtype=np.float64)
-        C = np.empty((kk, kk), dtype=np.float64)
-        G = np.empty((kk, kk), dtype=np.float64)
-        g = np.empty(kk, dtype=np.float64)
-        beta = np.empty(kk, dtype=np.float64)
-        alpha = np.empty(kk, dtype=np.float64)
-        keep = np.empty(kk, dtype=np.int64)
         best_d = out_dist[q]
         best_j = out_ind[q]
         x, Qx, rx = Xq[q], Qq[q], rq[q]
@@ -435,6 +435,91 @@ def knn_tangent_exact_serial(
 _LANES = 4
 
 
+@jit(inline="always")
+def _lanes_residual(a, b, C, G, inv, g, beta, dd, res, kq, kt, tol):
+    """Squared residuals of ``_LANES`` pairs at once, innermost loop over
+    the lanes (last axis), branch free: ``res[l]`` from ``a[:, l]``,
+    ``b[:, l]``, ``C[:, :, l]`` and ``dd[l]`` as in ``_reduced_sq`` (pivots
+    below ``tol`` get a zero inverse: that coefficient is 0)."""
+    L = _LANES
+    # g = b - C a ; G = I - C C^T (lower triangle)
+    for j in range(kt):
+        for l in range(L):
+            g[j, l] = b[j, l]
+        for i in range(kq):
+            for l in range(L):
+                g[j, l] -= C[j, i, l] * a[i, l]
+        for m in range(j + 1):
+            for l in range(L):
+                G[j, m, l] = 1.0 if m == j else 0.0
+            for i in range(kq):
+                for l in range(L):
+                    G[j, m, l] -= C[j, i, l] * C[m, i, l]
+    # Cholesky, skipping pivots <= tol (inverse 0)
+    for c in range(kt):
+        for qq in range(c):
+            for l in range(L):
+                G[c, c, l] -= G[c, qq, l] * G[c, qq, l]
+        for l in range(L):
+            s = G[c, c, l]
+            ok = s > tol
+            piv = np.sqrt(s) if ok else 1.0
+            G[c, c, l] = piv
+            inv[c, l] = 1.0 / piv if ok else 0.0
+        for m in range(c + 1, kt):
+            for qq in range(c):
+                for l in range(L):
+                    G[m, c, l] -= G[m, qq, l] * G[c, qq, l]
+            for l in range(L):
+                G[m, c, l] *= inv[c, l]
+    for c in range(kt):  # forward substitution
+        for l in range(L):
+            beta[c, l] = g[c, l]
+        for qq in range(c):
+            for l in range(L):
+                beta[c, l] -= G[c, qq, l] * beta[qq, l]
+        for l in range(L):
+            beta[c, l] *= inv[c, l]
+    for c in range(kt - 1, -1, -1):  # backward substitution
+        for qq in range(c + 1, kt):
+            for l in range(L):
+                beta[c, l] -= G[qq, c, l] * beta[qq, l]
+        for l in range(L):
+            beta[c, l] *= inv[c, l]
+    # residual^2 = dd - alpha.a - beta.b, alpha = a - C^T beta
+    for l in range(L):
+        res[l] = dd[l]
+    for j in range(kt):
+        for l in range(L):
+            res[l] -= beta[j, l] * b[j, l]
+    for i in range(kq):
+        for l in range(L):
+            al = a[i, l]
+            for j in range(kt):
+                al -= C[j, i, l] * beta[j, l]
+            res[l] -= al * a[i, l]
+
+
+@jit(inline="always")
+def _insert(best_d, best_j, filled, dist, j):
+    """Insert ``(dist, j)`` into the sorted top list; return its new fill."""
+    k = best_d.shape[0]
+    if filled == k and not (
+        dist < best_d[k - 1] or (dist == best_d[k - 1] and j < best_j[k - 1])
+    ):
+        return filled
+    pos = filled if filled < k else k - 1
+    while pos > 0 and (
+        dist < best_d[pos - 1] or (dist == best_d[pos - 1] and j < best_j[pos - 1])
+    ):
+        best_d[pos] = best_d[pos - 1]
+        best_j[pos] = best_j[pos - 1]
+        pos -= 1
+    best_d[pos] = dist
+    best_j[pos] = j
+    return filled + 1 if filled < k else filled
+
+
 @jit
 def knn_tangent_exact_lanes(
     Xq, Qq, rq, Xt, Qt, rt, P, A, B, qx, ty, tol, out_dist, out_ind
@@ -457,28 +542,29 @@ def knn_tangent_exact_lanes(
     kq, kt = Qq.shape[1], Qt.shape[1]
     k = out_dist.shape[1]
     L = _LANES
+    # scratch, allocated once (serial kernel)
+    d = np.empty(n, dtype=Xq.dtype)
+    a = np.empty((kq, L))
+    b = np.empty((kt, L))
+    C = np.empty((kt, kq, L))
+    G = np.empty((kt, kt, L))
+    inv = np.empty((kt, L))
+    g = np.empty((kt, L))
+    beta = np.empty((kt, L))
+    dd = np.empty(L)
+    res = np.empty(L)
+    tt = np.empty(L, dtype=np.int64)
+    # scratch of the scalar fallback
+    kk = max(kq, kt, 1)
+    a1 = np.empty(kk)
+    b1 = np.empty(kk)
+    C1 = np.empty((kk, kk))
+    G1 = np.empty((kk, kk))
+    g1 = np.empty(kk)
+    beta1 = np.empty(kk)
+    alpha1 = np.empty(kk)
+    keep1 = np.empty(kk, dtype=np.int64)
     for q in range(n_q):  # serial: called from one Python thread per chunk
-        d = np.empty(n, dtype=Xq.dtype)
-        a = np.empty((kq, L))
-        b = np.empty((kt, L))
-        C = np.empty((kt, kq, L))
-        G = np.empty((kt, kt, L))
-        inv = np.empty((kt, L))
-        g = np.empty((kt, L))
-        beta = np.empty((kt, L))
-        dd = np.empty(L)
-        res = np.empty(L)
-        tt = np.empty(L, dtype=np.int64)
-        # scratch of the scalar fallback
-        kk = max(kq, kt, 1)
-        a1 = np.empty(kk)
-        b1 = np.empty(kk)
-        C1 = np.empty((kk, kk))
-        G1 = np.empty((kk, kk))
-        g1 = np.empty(kk)
-        beta1 = np.empty(kk)
-        alpha1 = np.empty(kk)
-        keep1 = np.empty(kk, dtype=np.int64)
         best_d = out_dist[q]
         best_j = out_ind[q]
         x, Qx, rx = Xq[q], Qq[q], rq[q]
@@ -499,62 +585,7 @@ def knn_tangent_exact_lanes(
                     row = q * kq + i
                     for j in range(kt):
                         C[j, i, l] = P[row, t * kt + j]
-            # g = b - C a ; G = I - C C^T (lower triangle)
-            for j in range(kt):
-                for l in range(L):
-                    g[j, l] = b[j, l]
-                for i in range(kq):
-                    for l in range(L):
-                        g[j, l] -= C[j, i, l] * a[i, l]
-                for m in range(j + 1):
-                    for l in range(L):
-                        G[j, m, l] = 1.0 if m == j else 0.0
-                    for i in range(kq):
-                        for l in range(L):
-                            G[j, m, l] -= C[j, i, l] * C[m, i, l]
-            # Cholesky, skipping pivots <= tol (inverse 0)
-            for c in range(kt):
-                for qq in range(c):
-                    for l in range(L):
-                        G[c, c, l] -= G[c, qq, l] * G[c, qq, l]
-                for l in range(L):
-                    s = G[c, c, l]
-                    ok = s > tol
-                    piv = np.sqrt(s) if ok else 1.0
-                    G[c, c, l] = piv
-                    inv[c, l] = 1.0 / piv if ok else 0.0
-                for m in range(c + 1, kt):
-                    for qq in range(c):
-                        for l in range(L):
-                            G[m, c, l] -= G[m, qq, l] * G[c, qq, l]
-                    for l in range(L):
-                        G[m, c, l] *= inv[c, l]
-            for c in range(kt):  # forward substitution
-                for l in range(L):
-                    beta[c, l] = g[c, l]
-                for qq in range(c):
-                    for l in range(L):
-                        beta[c, l] -= G[c, qq, l] * beta[qq, l]
-                for l in range(L):
-                    beta[c, l] *= inv[c, l]
-            for c in range(kt - 1, -1, -1):  # backward substitution
-                for qq in range(c + 1, kt):
-                    for l in range(L):
-                        beta[c, l] -= G[qq, c, l] * beta[qq, l]
-                for l in range(L):
-                    beta[c, l] *= inv[c, l]
-            # residual^2 = dd - alpha.a - beta.b, alpha = a - C^T beta
-            for l in range(L):
-                res[l] = dd[l]
-            for j in range(kt):
-                for l in range(L):
-                    res[l] -= beta[j, l] * b[j, l]
-            for i in range(kq):
-                for l in range(L):
-                    al = a[i, l]
-                    for j in range(kt):
-                        al -= C[j, i, l] * beta[j, l]
-                    res[l] -= al * a[i, l]
+            _lanes_residual(a, b, C, G, inv, g, beta, dd, res, kq, kt, tol)
             for l in range(L):
                 if t0 + l >= n_t:
                     break
