@@ -323,8 +323,10 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
     weights : {'uniform', 'distance'} or callable, default='uniform'
         Vote weights, as in :class:`~sklearn.neighbors.KNeighborsClassifier`.
     n_jobs : int, default=None
-        Threads for the distance kernel (joblib convention).  Predictions
-        and distances do not depend on it.
+        Threads (joblib convention) that process chunks of queries, with
+        BLAS limited to one thread meanwhile; also numba threads for the
+        orthonormalisation in :meth:`fit`.  Predictions and distances do
+        not depend on it.
 
     Attributes
     ----------
@@ -355,17 +357,25 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
     -----
     Samples are smoothed with a Gaussian of width ``sigma``; tangents are
     derivatives of the smoothed samples (Simard et al.) and distances are
-    measured between smoothed samples.  On load_digits (5-fold unshuffled
-    ``KFold``, 1-NN) distances between smoothed images gave a lower error
-    than distances between raw images with the same tangents.
+    measured between the smoothed samples.  On load_digits (pixels / 16,
+    5-fold unshuffled ``KFold``, exact 1-NN, all seven transforms) the
+    error was 2.06% for ``sigma`` = 0.3 and 0.5, 2.11% for 0.4, 2.50% for
+    0.6, 3.50% for 0.75 and 8.2% for 1.0 (Euclidean 1-NN: 3.50%);
+    distances between the raw images (same tangents) gave 2.11% at 0.5, so
+    smoothing both is at least as good at the chosen width.  Without the
+    two hyperbolic tangents the error rose (2.34% at ``sigma`` = 0.4, vs
+    2.11%); without thickening it barely changed.
 
     Two-sided distance for a pair ``(x, y)`` with orthonormal tangent bases
     ``Q_x, Q_y`` (``r`` rows each) is the norm of the projection of
     ``x - y`` onto the orthogonal complement of ``span[Q_x, Q_y]``, solved
-    as an ``r x r`` pivoted-Cholesky system that tolerates rank-deficient
-    and overlapping planes: ``O(r^2 n_features)`` per pair.  Training
-    tangents are computed and orthonormalised once in :meth:`fit`, query
-    tangents once per call.
+    as an ``r x r`` positive semidefinite system by a Cholesky
+    factorisation that skips vanishing pivots, so rank-deficient and
+    overlapping planes are handled: ``O(r^2 n_features)`` per pair.
+    Training tangents are computed and orthonormalised (pivoted
+    Gram-Schmidt) once in :meth:`fit`, query tangents once per call.
+    One-sided distance uses the training samples' tangents.  Exact search
+    takes the pairs' inner products from BLAS matrix products.
 
     The default ``n_candidates=20`` was chosen on load_digits (pixels / 16,
     5-fold unshuffled ``KFold``, 1-NN): exact search errs on 2.06% of the
