@@ -250,7 +250,8 @@ default='weight_scaling'
 
     Notes
     -----
-    Random numbers: a 16-bit uniform per unit (four per splitmix64 hash), so
+    Random numbers: a 16-bit uniform per unit (the top bits of a splitmix64
+    hash of seed, step, sample, layer and unit, vectorised), so
     the keep probability is rounded to a multiple of 1/65536 and kept units
     are scaled by the exact inverse of the rounded probability.
 

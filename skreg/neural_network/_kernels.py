@@ -74,8 +74,8 @@ Hooks for later estimators (one training loop)
 Randomness
 ----------
 Dropout masks come from a counter-based hash (splitmix64) of
-``(seed, step, sample index, unit index)``; one 64-bit hash gives four
-16-bit uniforms.  No global RNG state, so results are bit-identical across
+``(seed, step, sample index, layer, unit)``; a unit is kept iff the top 16
+bits of its hash fall below ``round(65536 * keep)``.  No global RNG state, so results are bit-identical across
 threads and ``n_jobs``.
 """
 
@@ -164,37 +164,36 @@ def keep_threshold(keep):
 
 
 @jit
+def _unit_bits(key, j):
+    """16 random bits of unit ``j``: the top of splitmix64(key + j * golden).
+
+    Written per element without branches so LLVM vectorises it (64-bit
+    lanes; AVX-512DQ multiplies them natively).
+    """
+    x = key + np.uint64(j) * np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return x >> np.uint64(48)
+
+
+@jit
 def _keep_scales(s, key, thr, scale):
     """Mask scales of one row of one layer: ``s[j]`` in {0, scale}.
 
-    ``key`` identifies (seed, step, sample, layer); one splitmix64 hash of
-    ``key + block`` gives the four 16-bit uniforms of units 4*block..+3.
+    ``key`` identifies (seed, step, sample, layer); unit j keeps iff its
+    16 bits (:func:`_unit_bits`) are below ``thr``.  ``scale`` should have
+    the dtype of ``s`` (float32 stays float32).
     """
-    n = s.shape[0]
-    gold = np.uint64(0xD1B54A32D192ED03)
-    for blk in range((n + 3) >> 2):
-        r = splitmix64(key + np.uint64(blk) * gold)
-        j0 = blk * 4
-        for lane in range(4):
-            j = j0 + lane
-            if j < n:
-                bits = (r >> np.uint64(16 * lane)) & np.uint64(0xFFFF)
-                s[j] = scale if bits < thr else 0.0
+    for j in range(s.shape[0]):
+        s[j] = scale if _unit_bits(key, j) < thr else 0.0
 
 
 @jit
 def _masked_copy(dst, src, key, thr, scale):
     """``dst = src * s`` with the scales of :func:`_keep_scales` (not stored)."""
-    n = dst.shape[0]
-    gold = np.uint64(0xD1B54A32D192ED03)
-    for blk in range((n + 3) >> 2):
-        r = splitmix64(key + np.uint64(blk) * gold)
-        j0 = blk * 4
-        for lane in range(4):
-            j = j0 + lane
-            if j < n:
-                bits = (r >> np.uint64(16 * lane)) & np.uint64(0xFFFF)
-                dst[j] = src[j] * scale if bits < thr else 0.0
+    for j in range(dst.shape[0]):
+        dst[j] = src[j] * scale if _unit_bits(key, j) < thr else 0.0
 
 
 @jit
@@ -404,11 +403,17 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
     act = iopts[I_ACT]
     pen = iopts[I_PENALTY] if with_penalty else PEN_NONE
     drop = iopts[I_DROPOUT] == DROP_BERNOULLI
-    thr_in, sc_in = keep_threshold(fopts[F_KEEP_INPUT])
-    thr_hid, sc_hid = keep_threshold(fopts[F_KEEP_HIDDEN])
+    thr_in, sc_in64 = keep_threshold(fopts[F_KEEP_INPUT])
+    thr_hid, sc_hid64 = keep_threshold(fopts[F_KEEP_HIDDEN])
+    scl = np.empty(2, dtype=theta.dtype)  # scales in the model dtype
+    scl[0] = sc_in64
+    scl[1] = sc_hid64
+    sc_in = scl[0]
+    sc_hid = scl[1]
     drop_in = drop and fopts[F_KEEP_INPUT] < 1.0
     drop_hid = drop and fopts[F_KEEP_HIDDEN] < 1.0
     keep_pre = pen == PEN_KL and act == ACT_RELU
+    relu_fused = act == ACT_RELU and iopts[I_PENALTY] == PEN_NONE
 
     n0 = units[0]
     sw_sum = 0.0
@@ -450,7 +455,13 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
                 kb = KB[uoff[l + 1] : uoff[l + 1] + nout]
                 pen_sum += _penalty_forward(Hout, Zv, sw, idx, i0, act, pen, fopts,
                                             kb, sw_sum)
-            if drop_hid:
+            if drop_hid and relu_fused:
+                # relu without penalty: backward reads the mask off HT > 0
+                HTl = _view(HT, bs_max * uoff[l + 1], nb, nout)
+                for r in range(nb):
+                    _masked_copy(HTl[r], Hout[r], _layer_key(seed, step, kid[i0 + r], l + 1),
+                                 thr_hid, sc_hid)
+            elif drop_hid:
                 HTl = _view(HT, bs_max * uoff[l + 1], nb, nout)
                 Sl = _view(S, bs_max * uoff[l + 1], nb, nout)
                 for r in range(nb):
@@ -546,6 +557,7 @@ def backward(theta, grad, units, uoff, w_off, b_off, idx, kid, i0, nb, sw, H, HT
     drop = iopts[I_DROPOUT] == DROP_BERNOULLI
     drop_in = drop and fopts[F_KEEP_INPUT] < 1.0
     drop_hid = drop and fopts[F_KEEP_HIDDEN] < 1.0
+    relu_fused = act == ACT_RELU and iopts[I_PENALTY] == PEN_NONE
     for l in range(L - 1, -1, -1):
         nin = units[l]
         nout = units[l + 1]
@@ -568,13 +580,25 @@ def backward(theta, grad, units, uoff, w_off, b_off, idx, kid, i0, nb, sw, H, HT
             break
         Din = _view(D, bs_max * uoff[l], nb, nin)
         np.dot(Dout, W.T, Din)
+        if dropped and l > 0 and relu_fused:
+            # kept and active <=> HT > 0: mask scale and relu derivative at once
+            HTl = _view(HT, bs_max * uoff[l], nb, nin)
+            scl = np.empty(1, dtype=theta.dtype)
+            scl[0] = keep_threshold(fopts[F_KEEP_HIDDEN])[1]
+            sc_hid = scl[0]
+            for r in range(nb):
+                for j in range(nin):
+                    Din[r, j] = Din[r, j] * sc_hid if HTl[r, j] > 0 else 0.0
+            continue
         if dropped:
             Sl = _view(S, bs_max * uoff[l], nb, nin)
             if l == 0:  # input scales were not stored: same hash, same scales
-                thr_in, sc_in = keep_threshold(fopts[F_KEEP_INPUT])
+                thr_in, sc_in64 = keep_threshold(fopts[F_KEEP_INPUT])
+                scl = np.empty(1, dtype=theta.dtype)
+                scl[0] = sc_in64
                 for r in range(nb):
                     _keep_scales(Sl[r], _layer_key(seed, step, kid[i0 + r], 0), thr_in,
-                                 sc_in)
+                                 scl[0])
             for r in range(nb):
                 for j in range(nin):
                     Din[r, j] *= Sl[r, j]
