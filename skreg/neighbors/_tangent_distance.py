@@ -1,8 +1,10 @@
 """Tangent distance and a nearest-neighbour classifier built on it."""
 
 import math
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -59,16 +61,36 @@ _CHUNK_ROWS = 48
 #: Queries smoothed and differentiated per scipy call.
 _BLOCK_ROWS = 2048
 
-_BLAS_CONTROLLER = None
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE = {"controller": None, "users": 0, "limiter": None}
 
 
+@contextmanager
 def _single_threaded_blas():
-    """Context limiting BLAS to one thread (controller built once: building
-    it scans the loaded libraries, which costs milliseconds)."""
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+    """Limit BLAS to one thread while at least one search runs.
+
+    Reference-counted, so overlapping searches from several Python threads
+    restore the original limits exactly once, when the last one ends (plain
+    nested ``threadpool_limits`` contexts exiting out of order would leave
+    BLAS single-threaded).  The controller is built once: building it scans
+    the loaded libraries, which costs milliseconds.
+    """
+    with _BLAS_LOCK:
+        if _BLAS_STATE["controller"] is None:
+            _BLAS_STATE["controller"] = ThreadpoolController()
+        if _BLAS_STATE["users"] == 0:
+            _BLAS_STATE["limiter"] = _BLAS_STATE["controller"].limit(
+                limits=1, user_api="blas"
+            )
+        _BLAS_STATE["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["users"] -= 1
+            if _BLAS_STATE["users"] == 0:
+                _BLAS_STATE["limiter"].restore_original_limits()
+                _BLAS_STATE["limiter"] = None
 
 
 # --------------------------------------------------------------------------

@@ -296,3 +296,36 @@ def test_digits_error_well_below_euclidean(digits):
     assert 0.03 < err["euclid"] < 0.04
     assert err["td"] <= 0.7 * err["euclid"], err
     assert err["td_exact"] <= 0.7 * err["euclid"], err
+
+
+def test_concurrent_predictions_restore_blas_threads(digits):
+    """Searches limit BLAS to one thread; overlapping searches from several
+    Python threads must leave the original limits behind."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    X, y = digits
+    before = blas_threads()
+    clf = TangentDistanceKNN(n_jobs=2).fit(X[:300], y[:300])
+    exact = TangentDistanceKNN(n_candidates=None, n_jobs=2).fit(X[:300], y[:300])
+    expected = clf.predict(X[300:400]), exact.predict(X[300:400])
+    results = []
+
+    def work():
+        for _ in range(5):
+            results.append((clf.predict(X[300:400]), exact.predict(X[300:400])))
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 15
+    for pred, pred_exact in results:
+        np.testing.assert_array_equal(pred, expected[0])
+        np.testing.assert_array_equal(pred_exact, expected[1])
+    assert blas_threads() == before
