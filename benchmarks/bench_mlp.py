@@ -8,6 +8,11 @@ Prints best and median seconds per epoch over repeats, ratios, and test
 accuracies so the numbers can be trusted to measure the same thing.
 
 Usage: python benchmarks/bench_mlp.py [--epochs 5] [--repeats 3] [--quick]
+       [--threads 1]
+
+On a shared, loaded machine multithreaded BLAS (OpenBLAS, 2 threads) and
+torch's 2 threads spin and distort every peer; ``--threads 1`` gives every
+peer one thread, a picture the other processes barely disturb.
 """
 
 import argparse
@@ -45,50 +50,62 @@ def shape_b():
     return Xtr, Xte, ytr, yte
 
 
+N_THREADS = 2
+
 COMMON = dict(hidden_layer_sizes=(256,), batch_size=128, solver="adam",
               learning_rate_init=1e-3, alpha=1e-4, tol=0.0, n_iter_no_change=10**9,
               random_state=0)
 
 
-def time_estimator(make, X, y, Xte, yte, epochs, repeats):
-    est = make(max_iter=1)
-    t0 = time.perf_counter()
-    est.fit(X[:256], y[:256])  # JIT warm-up (compile or cache load)
-    warm = time.perf_counter() - t0
-    times = []
-    for _ in range(repeats):
-        est = make(max_iter=epochs)
+class EstimatorRun:
+    """Fits a fresh estimator for ``epochs`` epochs; seconds per epoch."""
+
+    def __init__(self, make, X, y, Xte, yte, epochs):
+        self.make, self.X, self.y, self.Xte, self.yte = make, X, y, Xte, yte
+        self.epochs = epochs
         t0 = time.perf_counter()
-        est.fit(X, y)
-        times.append((time.perf_counter() - t0) / epochs)
-    return np.min(times), np.median(times), est.score(Xte, yte), warm
+        make(max_iter=1).fit(X[:256], y[:256])  # JIT warm-up (compile or cache load)
+        self.warm = time.perf_counter() - t0
+
+    def __call__(self):
+        est = self.make(max_iter=self.epochs)
+        t0 = time.perf_counter()
+        est.fit(self.X, self.y)
+        dt = (time.perf_counter() - t0) / self.epochs
+        self.acc = est.score(self.Xte, self.yte)
+        return dt
 
 
-def time_torch(X, y, Xte, yte, epochs, repeats, dropout, dtype):
-    try:
+class TorchRun:
+    """The same network and optimizer as a hand-written PyTorch CPU loop."""
+
+    def __init__(self, X, y, Xte, yte, epochs, dropout, dtype):
         import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(2)
-    tdt = torch.float32 if dtype == np.float32 else torch.float64
-    Xt = torch.tensor(X, dtype=tdt)
-    yt = torch.tensor(y, dtype=torch.long)
-    n_classes = int(y.max()) + 1
-    times = []
-    for rep in range(repeats + 1):  # first round = warm-up
-        torch.manual_seed(rep)
-        layers = []
-        if dropout:
-            layers.append(torch.nn.Dropout(0.2))
-        layers += [torch.nn.Linear(X.shape[1], 256, dtype=tdt), torch.nn.ReLU()]
-        if dropout:
+
+        torch.set_num_threads(N_THREADS)
+        self.torch = torch
+        self.tdt = torch.float32 if dtype == np.float32 else torch.float64
+        self.Xt = torch.tensor(X, dtype=self.tdt)
+        self.yt = torch.tensor(y, dtype=torch.long)
+        self.Xte, self.yte = torch.tensor(Xte, dtype=self.tdt), yte
+        self.n_classes = int(y.max()) + 1
+        self.dropout, self.epochs, self.warm, self.rep = dropout, epochs, 0.0, 0
+        self._fit(1)  # warm-up
+
+    def _fit(self, n_ep):
+        torch = self.torch
+        torch.manual_seed(self.rep)
+        self.rep += 1
+        layers = [torch.nn.Dropout(0.2)] if self.dropout else []
+        layers += [torch.nn.Linear(self.Xt.shape[1], 256, dtype=self.tdt),
+                   torch.nn.ReLU()]
+        if self.dropout:
             layers.append(torch.nn.Dropout(0.5))
-        layers.append(torch.nn.Linear(256, n_classes, dtype=tdt))
+        layers.append(torch.nn.Linear(256, self.n_classes, dtype=self.tdt))
         model = torch.nn.Sequential(*layers)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.0)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         lossf = torch.nn.CrossEntropyLoss()
-        n = Xt.shape[0]
-        n_ep = 1 if rep == 0 else epochs
+        n = self.Xt.shape[0]
         t0 = time.perf_counter()
         model.train()
         for _ in range(n_ep):
@@ -96,15 +113,17 @@ def time_torch(X, y, Xte, yte, epochs, repeats, dropout, dtype):
             for i in range(0, n, 128):
                 b = perm[i : i + 128]
                 opt.zero_grad(set_to_none=True)
-                loss = lossf(model(Xt[b]), yt[b])
+                loss = lossf(model(self.Xt[b]), self.yt[b])
                 loss.backward()
                 opt.step()
-        if rep > 0:
-            times.append((time.perf_counter() - t0) / n_ep)
-    model.eval()
-    with torch.no_grad():
-        acc = (model(torch.tensor(Xte, dtype=tdt)).argmax(1).numpy() == yte).mean()
-    return np.min(times), np.median(times), acc, 0.0
+        dt = (time.perf_counter() - t0) / n_ep
+        model.eval()
+        with torch.no_grad():
+            self.acc = (model(self.Xte).argmax(1).numpy() == self.yte).mean()
+        return dt
+
+    def __call__(self):
+        return self._fit(self.epochs)
 
 
 def main():
@@ -112,7 +131,16 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="BLAS threads of skreg and scikit-learn (threadpoolctl) "
+                         "and torch.set_num_threads (default 2 = the machine)")
     args = ap.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(args.threads, user_api="blas")
+    global N_THREADS
+    N_THREADS = args.threads
+    print(f"threads: {args.threads} (BLAS for skreg/sklearn, torch)")
     if args.quick:
         args.epochs, args.repeats = 2, 1
     print(f"load average before: {os.getloadavg()}")
@@ -120,30 +148,37 @@ def main():
         Xtr, Xte, ytr, yte = data
         print(f"\n=== shape {name}: train {Xtr.shape}, hidden (256,), batch 128, adam,"
               f" {args.epochs} epochs x {args.repeats} repeats ===")
-        rows = {}
+        runs = {}
         for dt in (np.float64, np.float32):
             X, Xt = Xtr.astype(dt), Xte.astype(dt)
             tag = "f64" if dt == np.float64 else "f32"
-            rows[f"sklearn {tag}"] = time_estimator(
-                lambda **k: SkMLP(**COMMON, **k), X, ytr, Xt, yte, args.epochs,
-                args.repeats)
-            rows[f"skreg {tag}"] = time_estimator(
-                lambda **k: MLPClassifier(**COMMON, **k), X, ytr, Xt, yte, args.epochs,
-                args.repeats)
-            rows[f"skreg dropout {tag}"] = time_estimator(
-                lambda **k: DropoutMLPClassifier(**COMMON, max_norm=None, **k), X, ytr,
-                Xt, yte, args.epochs, args.repeats)
-            rows[f"skreg fast-dropout {tag}"] = time_estimator(
+            ep = args.epochs
+
+            def add(label, make, X=X, Xt=Xt):
+                runs[label] = EstimatorRun(make, X, ytr, Xt, yte, ep)
+
+            add(f"sklearn {tag}", lambda **k: SkMLP(**COMMON, **k))
+            add(f"skreg {tag}", lambda **k: MLPClassifier(**COMMON, **k))
+            add(f"skreg dropout {tag}",
+                lambda **k: DropoutMLPClassifier(**COMMON, max_norm=None, **k))
+            add(f"skreg dropout+maxnorm {tag}",
+                lambda **k: DropoutMLPClassifier(**COMMON, max_norm=3.0, **k))
+            add(f"skreg fast-dropout {tag}",
                 lambda **k: DropoutMLPClassifier(**COMMON, max_norm=None,
-                                                 dropout_method="fast", **k),
-                X, ytr, Xt, yte, args.epochs, args.repeats)
+                                                 dropout_method="fast", **k))
             for drop in (False, True):
-                r = time_torch(X, ytr, Xt, yte, args.epochs, args.repeats, drop, dt)
                 label = f"torch{' dropout' if drop else ''} {tag}"
-                if r is None:
+                try:
+                    runs[label] = TorchRun(X, ytr, Xt, yte, ep, drop, dt)
+                except ImportError:
                     print(f"{label}: torch not importable, skipped")
-                else:
-                    rows[label] = r
+        # interleaved repeats: load from other processes hits every config alike
+        times = {k: [] for k in runs}
+        for _ in range(args.repeats):
+            for k, run in runs.items():
+                times[k].append(run())
+        rows = {k: (min(v), float(np.median(v)), runs[k].acc, runs[k].warm)
+                for k, v in times.items()}
         print(f"{'config':28s} {'best s/ep':>10s} {'median':>10s} {'test acc':>9s}"
               f" {'warm-up s':>9s}")
         for k, (best, med, acc, warm) in rows.items():
@@ -158,6 +193,7 @@ def main():
             ratio(f"skreg {tag}", f"torch {tag}")
             ratio(f"skreg {tag}", f"sklearn {tag}")
             ratio(f"skreg dropout {tag}", f"skreg {tag}")
+            ratio(f"skreg dropout+maxnorm {tag}", f"skreg {tag}")
             ratio(f"skreg fast-dropout {tag}", f"skreg {tag}")
             ratio(f"torch dropout {tag}", f"torch {tag}")
             ratio(f"skreg dropout {tag}", f"torch dropout {tag}")
