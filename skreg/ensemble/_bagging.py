@@ -321,7 +321,9 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     engine releases the GIL), with BLAS held at one thread while they do:
     parallelism comes from the members, and every member's arithmetic is
     the same for any ``n_jobs`` or joblib backend (OpenBLAS results change
-    in the last bit with its own thread count).  Cost: ``k`` times one
+    in the last bit with its own thread count).  So ``n_jobs=1`` really
+    runs on one core, where a lone scikit-learn fit lets BLAS use every
+    core; use ``n_jobs=-1`` for all cores.  Cost: ``k`` times one
     member's training at ~0.632 of the rows, divided by ``n_jobs``.
 
     References
