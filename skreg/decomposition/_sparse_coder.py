@@ -5,9 +5,7 @@ correlations come from BLAS (once, and once per block of signals), every
 signal is then coded in parallel without touching it again.
 """
 
-import threading
 import warnings
-from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -18,6 +16,7 @@ from sklearn.base import (
 )
 from sklearn.utils import check_array
 
+from skreg.utils._blas import single_threaded_blas
 from skreg.utils._numba import numba_threads
 from skreg.utils._sklearn_compat import (
     Integral,
@@ -82,40 +81,6 @@ def _resolve_n_nonzero_coefs(n_nonzero_coefs, n_features, n_atoms, name):
     return int(n_nonzero_coefs)
 
 
-_CONTROLLER = None
-_LIMIT_LOCK = threading.Lock()
-_LIMIT_STATE = {"depth": 0, "limiter": None}
-
-
-@contextmanager
-def _single_threaded_blas():
-    """BLAS limited to one thread while any Batch-OMP call is running.
-
-    Reference counted under a lock: with concurrent calls from several
-    Python threads, the first one in sets the limit and the last one out
-    restores the original thread counts (nested save/restore pairs would
-    otherwise leave BLAS single-threaded for good).
-    """
-    global _CONTROLLER
-    with _LIMIT_LOCK:
-        if _CONTROLLER is None:
-            import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot BLAS)
-            from threadpoolctl import ThreadpoolController
-
-            _CONTROLLER = ThreadpoolController()
-        if _LIMIT_STATE["depth"] == 0:
-            _LIMIT_STATE["limiter"] = _CONTROLLER.limit(limits=1, user_api="blas")
-        _LIMIT_STATE["depth"] += 1
-    try:
-        yield
-    finally:
-        with _LIMIT_LOCK:
-            _LIMIT_STATE["depth"] -= 1
-            if _LIMIT_STATE["depth"] == 0:
-                _LIMIT_STATE["limiter"].restore_original_limits()
-                _LIMIT_STATE["limiter"] = None
-
-
 #: Signals per parallel block (one BLAS call and one workspace per block).
 _BLOCK = 128
 
@@ -140,7 +105,7 @@ def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
     mask = np.array([np.iinfo(int_type).max], dtype=int_type)
     # BLAS runs single-threaded inside numba's threads: no oversubscription,
     # and no BLAS worker threads left spinning while the OMP steps run.
-    with _single_threaded_blas():
+    with single_threaded_blas():
         with numba_threads(n_jobs):
             # blocks are handed out one at a time, so a thread slowed down by
             # other work on the machine does not hold up the others

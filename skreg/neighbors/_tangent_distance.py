@@ -1,10 +1,8 @@
 """Tangent distance and a nearest-neighbour classifier built on it."""
 
 import math
-import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,8 +10,8 @@ from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
-from threadpoolctl import ThreadpoolController
 
+from ..utils._blas import single_threaded_blas
 from ..utils._numba import numba_threads
 from ..utils._sklearn_compat import (
     Interval,
@@ -60,38 +58,6 @@ _CHUNK_PAIRS = 1 << 20
 _CHUNK_ROWS = 48
 #: Queries smoothed and differentiated per scipy call.
 _BLOCK_ROWS = 2048
-
-_BLAS_LOCK = threading.Lock()
-_BLAS_STATE = {"controller": None, "users": 0, "limiter": None}
-
-
-@contextmanager
-def _single_threaded_blas():
-    """Limit BLAS to one thread while at least one search runs.
-
-    Reference-counted, so overlapping searches from several Python threads
-    restore the original limits exactly once, when the last one ends (plain
-    nested ``threadpool_limits`` contexts exiting out of order would leave
-    BLAS single-threaded).  The controller is built once: building it scans
-    the loaded libraries, which costs milliseconds.
-    """
-    with _BLAS_LOCK:
-        if _BLAS_STATE["controller"] is None:
-            _BLAS_STATE["controller"] = ThreadpoolController()
-        if _BLAS_STATE["users"] == 0:
-            _BLAS_STATE["limiter"] = _BLAS_STATE["controller"].limit(
-                limits=1, user_api="blas"
-            )
-        _BLAS_STATE["users"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _BLAS_STATE["users"] -= 1
-            if _BLAS_STATE["users"] == 0:
-                _BLAS_STATE["limiter"].restore_original_limits()
-                _BLAS_STATE["limiter"] = None
-
 
 # --------------------------------------------------------------------------
 # Tangent planes
@@ -671,7 +637,7 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
             )
 
         n_threads = effective_n_jobs(self.n_jobs)
-        with _single_threaded_blas():
+        with single_threaded_blas():
             # blocks: smoothing and raw tangents of many queries per scipy
             # call (its per-call cost is high); chunks: the threads' work
             for start in range(0, n_queries, _BLOCK_ROWS):
