@@ -52,9 +52,16 @@ def shape_b():
 
 N_THREADS = 2
 
-COMMON = dict(hidden_layer_sizes=(256,), batch_size=128, solver="adam",
-              learning_rate_init=1e-3, alpha=1e-4, tol=0.0, n_iter_no_change=10**9,
-              random_state=0)
+COMMON = dict(
+    hidden_layer_sizes=(256,),
+    batch_size=128,
+    solver="adam",
+    learning_rate_init=1e-3,
+    alpha=1e-4,
+    tol=0.0,
+    n_iter_no_change=10**9,
+    random_state=0,
+)
 
 
 class EstimatorRun:
@@ -97,8 +104,10 @@ class TorchRun:
         torch.manual_seed(self.rep)
         self.rep += 1
         layers = [torch.nn.Dropout(0.2)] if self.dropout else []
-        layers += [torch.nn.Linear(self.Xt.shape[1], 256, dtype=self.tdt),
-                   torch.nn.ReLU()]
+        layers += [
+            torch.nn.Linear(self.Xt.shape[1], 256, dtype=self.tdt),
+            torch.nn.ReLU(),
+        ]
         if self.dropout:
             layers.append(torch.nn.Dropout(0.5))
         layers.append(torch.nn.Linear(256, self.n_classes, dtype=self.tdt))
@@ -131,9 +140,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--threads", type=int, default=2,
-                    help="BLAS threads of skreg and scikit-learn (threadpoolctl) "
-                         "and torch.set_num_threads (default 2 = the machine)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="BLAS threads of skreg and scikit-learn (threadpoolctl) "
+        "and torch.set_num_threads (default 2 = the machine)",
+    )
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
 
@@ -146,26 +159,35 @@ def main():
     print(f"load average before: {os.getloadavg()}")
     for name, data in (("A: 4000x784", shape_a()), ("B: digits 1437x64", shape_b())):
         Xtr, Xte, ytr, yte = data
-        print(f"\n=== shape {name}: train {Xtr.shape}, hidden (256,), batch 128, adam,"
-              f" {args.epochs} epochs x {args.repeats} repeats ===")
+        print(
+            f"\n=== shape {name}: train {Xtr.shape}, hidden (256,), batch 128, adam,"
+            f" {args.epochs} epochs x {args.repeats} repeats ==="
+        )
         runs = {}
         for dt in (np.float64, np.float32):
             X, Xt = Xtr.astype(dt), Xte.astype(dt)
             tag = "f64" if dt == np.float64 else "f32"
             ep = args.epochs
 
-            def add(label, make, X=X, Xt=Xt):
-                runs[label] = EstimatorRun(make, X, ytr, Xt, yte, ep)
+            def add(label, make, X=X, Xt=Xt, ep=ep):
+                runs[label] = EstimatorRun(make, X, ytr, Xt, yte, ep)  # noqa: B023
 
             add(f"sklearn {tag}", lambda **k: SkMLP(**COMMON, **k))
             add(f"skreg {tag}", lambda **k: MLPClassifier(**COMMON, **k))
-            add(f"skreg dropout {tag}",
-                lambda **k: DropoutMLPClassifier(**COMMON, max_norm=None, **k))
-            add(f"skreg dropout+maxnorm {tag}",
-                lambda **k: DropoutMLPClassifier(**COMMON, max_norm=3.0, **k))
-            add(f"skreg fast-dropout {tag}",
-                lambda **k: DropoutMLPClassifier(**COMMON, max_norm=None,
-                                                 dropout_method="fast", **k))
+            add(
+                f"skreg dropout {tag}",
+                lambda **k: DropoutMLPClassifier(**COMMON, max_norm=None, **k),
+            )
+            add(
+                f"skreg dropout+maxnorm {tag}",
+                lambda **k: DropoutMLPClassifier(**COMMON, max_norm=3.0, **k),
+            )
+            add(
+                f"skreg fast-dropout {tag}",
+                lambda **k: DropoutMLPClassifier(
+                    **COMMON, max_norm=None, dropout_method="fast", **k
+                ),
+            )
             for drop in (False, True):
                 label = f"torch{' dropout' if drop else ''} {tag}"
                 try:
@@ -177,14 +199,18 @@ def main():
         for _ in range(args.repeats):
             for k, run in runs.items():
                 times[k].append(run())
-        rows = {k: (min(v), float(np.median(v)), runs[k].acc, runs[k].warm)
-                for k, v in times.items()}
-        print(f"{'config':28s} {'best s/ep':>10s} {'median':>10s} {'test acc':>9s}"
-              f" {'warm-up s':>9s}")
+        rows = {
+            k: (min(v), float(np.median(v)), runs[k].acc, runs[k].warm)
+            for k, v in times.items()
+        }
+        print(
+            f"{'config':28s} {'best s/ep':>10s} {'median':>10s} {'test acc':>9s}"
+            f" {'warm-up s':>9s}"
+        )
         for k, (best, med, acc, warm) in rows.items():
             print(f"{k:28s} {best:10.4f} {med:10.4f} {acc:9.3f} {warm:9.2f}")
 
-        def ratio(a, b):
+        def ratio(a, b, rows=rows):
             if a in rows and b in rows:
                 print(f"  {a:>26s} / {b:<22s} = {rows[a][0] / rows[b][0]:6.2f}")
 

@@ -67,11 +67,17 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -88,8 +94,10 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"),
-                             Options(Real, {np.inf})],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "activation_penalty": [StrOptions({"l1", "student_t", "kl"}), None],
         "activation_penalty_alpha": [Interval(Real, 0, None, closed="left")],
@@ -329,9 +337,12 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental):
         hidden = self._hidden_sizes()
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32),
-                             reset=first_pass)
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, y = validate_data(
+            self, X, y, dtype=(np.float64, np.float32), reset=first_pass
+        )
         check_classification_targets(y)
         X = np.ascontiguousarray(X)
         dtype = X.dtype
@@ -387,7 +398,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             self.n_outputs_ = n_outputs
             self.n_layers_ = len(units)
             self.out_activation_ = "logistic" if n_outputs == 1 else "softmax"
-            self.coefs_, self.intercepts_ = glorot_init(units, self.activation, rs, dtype)
+            self.coefs_, self.intercepts_ = glorot_init(
+                units, self.activation, rs, dtype
+            )
             self._step = 0
             self._init_random_state(rs)
             if self.solver in _STOCHASTIC_SOLVERS:
@@ -403,7 +416,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                     self.best_validation_score_ = None
         else:
             want = [tuple(c.shape) for c in self.coefs_]
-            got = list(zip(units[:-1], units[1:]))
+            got = list(zip(units[:-1], units[1:], strict=False))
             if want != got:
                 raise ValueError(
                     f"warm_start/partial_fit with layer shapes {got} that differ from "
@@ -419,8 +432,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         iopts, fopts = cfg.to_arrays(0 if n_outputs == 1 else 1, dtype)
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            theta = self._fit_stochastic(X, y_idx, sw, layout, theta, cfg, iopts, fopts,
-                                         rs, incremental)
+            theta = self._fit_stochastic(
+                X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental
+            )
         else:
             theta = self._fit_lbfgs(X, y_idx, sw, layout, theta, cfg, iopts, fopts)
 
@@ -441,21 +455,36 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
 
         def fun(x):
             th[:] = x
-            loss = K.loss_grad_full(th, grad, ref, *args, layout.n_coef, X, y_idx, sw,
-                                    idx, *ws.arrays(), iopts, fopts, 0, 0)
+            loss = K.loss_grad_full(
+                th,
+                grad,
+                ref,
+                *args,
+                layout.n_coef,
+                X,
+                y_idx,
+                sw,
+                idx,
+                *ws.arrays(),
+                iopts,
+                fopts,
+                0,
+                0,
+            )
             if not np.isfinite(loss):
                 raise _nonfinite_error("L-BFGS")
             return loss, grad.astype(np.float64)
 
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
-        res = scipy.optimize.minimize(fun, theta.astype(np.float64), method="L-BFGS-B",
-                                      jac=True, options=options)
+        res = scipy.optimize.minimize(
+            fun, theta.astype(np.float64), method="L-BFGS-B", jac=True, options=options
+        )
         n_iter = int(res.nit)
         if res.status != 0 and n_iter >= self.max_iter:
             warnings.warn(
-                "lbfgs failed to converge after %d iteration(s) (status=%d): %s.\n"
-                "Increase the number of iterations to improve the convergence "
-                "(max_iter=%d)." % (n_iter, res.status, res.message, self.max_iter),
+                f"lbfgs failed to converge after {n_iter} iteration(s) (status="
+                f"{res.status}): {res.message}.\nIncrease the number of iterations "
+                f"to improve the convergence (max_iter={self.max_iter}).",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -469,12 +498,15 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         self.loss_ = float(res.fun)
         return res.x.astype(dtype)
 
-    def _fit_stochastic(self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs,
-                        incremental):
+    def _fit_stochastic(
+        self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental
+    ):
         dtype = theta.dtype
         if not incremental or not hasattr(self, "_opt_m"):
             self._opt_m = np.zeros_like(theta)
-            self._opt_v = np.zeros_like(theta) if self.solver == "adam" else np.zeros(1, dtype)
+            self._opt_v = (
+                np.zeros_like(theta) if self.solver == "adam" else np.zeros(1, dtype)
+            )
             self._opt_t = 0
             self._learning_rate = float(self.learning_rate_init)
         elif self._opt_m.shape != theta.shape or self._opt_m.dtype != dtype:
@@ -490,8 +522,11 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             stratify = (y_idx == 1)[:, None] if iopts[K.I_OUT] == 0 else None
             idx_all = np.arange(X.shape[0])
             idx_train, idx_val = train_test_split(
-                idx_all, random_state=rs, test_size=self.validation_fraction,
-                stratify=stratify)
+                idx_all,
+                random_state=rs,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
             if idx_val.shape[0] < 2:
                 raise ValueError(
                     "The validation set is too small. Increase 'validation_fraction' "
@@ -518,8 +553,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 )
             bs = int(np.clip(self.batch_size, 1, n))
 
-        ws = Workspace(layout, bs, dtype, cfg.dropout,
-                       need_pre=cfg.activation_penalty == "kl")
+        ws = Workspace(
+            layout, bs, dtype, cfg.dropout, need_pre=cfg.activation_penalty == "kl"
+        )
         wsa = ws.arrays()
         ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)
         grad = np.zeros_like(theta)
@@ -534,9 +570,26 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 if self.shuffle:
                     sample_idx = _shuffle_like_sklearn(sample_idx, rs)
                 status, acc, self._step, self._opt_t = K.run_epoch(
-                    X_tr, y_tr, sw_tr, sample_idx, theta, grad, self._opt_m, self._opt_v,
-                    ref, *args, layout.n_coef, *wsa, bs, iopts, fopts, seed, self._step,
-                    self._opt_t, self._learning_rate)
+                    X_tr,
+                    y_tr,
+                    sw_tr,
+                    sample_idx,
+                    theta,
+                    grad,
+                    self._opt_m,
+                    self._opt_v,
+                    ref,
+                    *args,
+                    layout.n_coef,
+                    *wsa,
+                    bs,
+                    iopts,
+                    fopts,
+                    seed,
+                    self._step,
+                    self._opt_t,
+                    self._learning_rate,
+                )
                 if status != K.STATUS_OK:
                     raise _nonfinite_error(f"epoch {self.n_iter_ + 1}")
                 self.n_iter_ += 1
@@ -545,8 +598,14 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 self.loss_curve_.append(self.loss_)
 
                 if early_stopping:
-                    proba = _predict_proba_theta(X_val, theta, layout, self.activation,
-                                                 self._out_kind_from(iopts), dtype)
+                    proba = _predict_proba_theta(
+                        X_val,
+                        theta,
+                        layout,
+                        self.activation,
+                        self._out_kind_from(iopts),
+                        dtype,
+                    )
                     pred = _proba_to_index(proba)
                     score = float(accuracy_score(y_val, pred, sample_weight=sw_val))
                     self.validation_scores_.append(score)
@@ -565,22 +624,34 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                     if self.loss_curve_[-1] < self.best_loss_:
                         self.best_loss_ = self.loss_curve_[-1]
                 if self.verbose:
-                    val = (f", validation score = {self.validation_scores_[-1]:.6f}"
-                           if early_stopping else "")
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}{val}, "
-                          f"elapsed = {time.perf_counter() - start:.2f}s")
+                    val = (
+                        f", validation score = {self.validation_scores_[-1]:.6f}"
+                        if early_stopping
+                        else ""
+                    )
+                    print(
+                        f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}{val}, "
+                        f"elapsed = {time.perf_counter() - start:.2f}s"
+                    )
 
                 if self.learning_rate == "invscaling" and self.solver == "sgd":
-                    self._learning_rate = (float(self.learning_rate_init)
-                                           / (self.t_ + 1) ** self.power_t)
+                    self._learning_rate = (
+                        float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+                    )
 
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
-                        msg = ("Validation score did not improve more than tol=%f for %d"
-                               " consecutive epochs." % (self.tol, self.n_iter_no_change))
+                        msg = (
+                            "Validation score did not improve more than "
+                            f"tol={self.tol:f} for {self.n_iter_no_change} "
+                            "consecutive epochs."
+                        )
                     else:
-                        msg = ("Training loss did not improve more than tol=%f for %d "
-                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                        msg = (
+                            "Training loss did not improve more than "
+                            f"tol={self.tol:f} for {self.n_iter_no_change} "
+                            "consecutive epochs."
+                        )
                     if self._trigger_stopping(msg):
                         break
                     self._no_improvement_count = 0
@@ -589,8 +660,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                     break
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                        "optimization hasn't converged yet." % self.max_iter,
+                        "Stochastic Optimizer: Maximum iterations "
+                        f"({self.max_iter}) reached and the optimization hasn't "
+                        "converged yet.",
                         ConvergenceWarning,
                         stacklevel=3,
                     )
@@ -611,7 +683,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             return True
         self._learning_rate /= 5.0
         if self.verbose:
-            print(msg + " Setting learning rate to %f" % self._learning_rate)
+            print(f"{msg} Setting learning rate to {self._learning_rate:f}")
         return False
 
     @staticmethod
@@ -627,8 +699,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
     def _proba_weight_scaling(self, X):
         """Deterministic pass (no dropout: 'weight scaling' inference)."""
         layout, theta = self._pack()
-        return _predict_proba_theta(X, theta, layout, self.activation, self._out_kind(),
-                                    theta.dtype)
+        return _predict_proba_theta(
+            X, theta, layout, self.activation, self._out_kind(), theta.dtype
+        )
 
     def _to_two_columns(self, p):
         if p.shape[1] == 1:
@@ -706,9 +779,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         X = self._validate_X(X)
         y = np.asarray(y)
         if y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"X has {X.shape[0]} samples but y has {y.shape[0]}."
-            )
+            raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}.")
         y_idx = self._encode_y(y, self.classes_, False)
         layout, theta = self._pack()
         dtype = theta.dtype
@@ -718,8 +789,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         H = np.empty(bs * tot, dtype=dtype)
         D = np.empty(bs * tot, dtype=dtype)
         out = np.empty(X.shape, dtype=dtype)
-        K.input_gradient_chunks(X, y_idx, theta, *layout.kernel_args(), H, D, bs, iopts,
-                                fopts, out)
+        K.input_gradient_chunks(
+            X, y_idx, theta, *layout.kernel_args(), H, D, bs, iopts, fopts, out
+        )
         return out
 
     def __sklearn_tags__(self):
@@ -740,8 +812,9 @@ def _proba_to_index(p):
     return np.argmax(p, axis=1)
 
 
-def _predict_proba_theta(X, theta, layout, activation, out_kind, dtype, mc=None,
-                         seed=0):
+def _predict_proba_theta(
+    X, theta, layout, activation, out_kind, dtype, mc=None, seed=0
+):
     """Probabilities of every row of ``X`` (C-contiguous, model dtype).
 
     ``mc=(keep_input, keep_hidden, n_samples)`` samples dropout masks and
@@ -755,15 +828,28 @@ def _predict_proba_theta(X, theta, layout, activation, out_kind, dtype, mc=None,
     if mc is None:
         iopts, fopts = inference_options(activation, out_kind, dtype)
         out = np.empty((n, n_out), dtype=dtype)
-        K.predict_proba_chunks(X, np.empty(0, dtype=np.int64), theta,
-                               *layout.kernel_args(), H, bs, iopts, fopts, 0, 0, out)
+        K.predict_proba_chunks(
+            X,
+            np.empty(0, dtype=np.int64),
+            theta,
+            *layout.kernel_args(),
+            H,
+            bs,
+            iopts,
+            fopts,
+            0,
+            0,
+            out,
+        )
         return out
     keep_in, keep_hid, n_samples = mc
-    iopts, fopts = inference_options(activation, out_kind, dtype, keep_in, keep_hid,
-                                     mc=True)
+    iopts, fopts = inference_options(
+        activation, out_kind, dtype, keep_in, keep_hid, mc=True
+    )
     out = np.empty((n_samples, n, n_out), dtype=dtype)
     bits = X.view(np.uint64 if X.dtype == np.float64 else np.uint32)
     kid = K.row_hashes(bits)
-    K.predict_proba_mc(X, kid, theta, *layout.kernel_args(), H, bs, iopts, fopts, seed,
-                       out)
+    K.predict_proba_mc(
+        X, kid, theta, *layout.kernel_args(), H, bs, iopts, fopts, seed, out
+    )
     return out

@@ -132,10 +132,19 @@ class DropoutMLPClassifier(BaseMLPClassifier):
     def _mc_samples(self, X, n_samples):
         layout, theta = self._pack()
         p = _predict_proba_theta(
-            X, theta, layout, self.activation, self._out_kind(), theta.dtype,
-            mc=(1.0 - float(self.input_dropout), 1.0 - float(self.hidden_dropout),
-                int(n_samples)),
-            seed=self._mc_seed)
+            X,
+            theta,
+            layout,
+            self.activation,
+            self._out_kind(),
+            theta.dtype,
+            mc=(
+                1.0 - float(self.input_dropout),
+                1.0 - float(self.hidden_dropout),
+                int(n_samples),
+            ),
+            seed=self._mc_seed,
+        )
         if p.shape[2] == 1:
             p = np.concatenate([1 - p, p], axis=2)
         return p
@@ -161,8 +170,11 @@ class DropoutMLPClassifier(BaseMLPClassifier):
         """
         if n_samples is None:
             n_samples = self.n_mc_samples
-        if (isinstance(n_samples, bool) or not isinstance(n_samples, Integral)
-                or n_samples < 1):
+        if (
+            isinstance(n_samples, bool)
+            or not isinstance(n_samples, Integral)
+            or n_samples < 1
+        ):
             raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}.")
         X = self._validate_X(X)
         return self._mc_samples(X, n_samples)
@@ -194,7 +206,7 @@ class DropoutMLPClassifier(BaseMLPClassifier):
         return p
 
 
-DropoutMLPClassifier.__doc__ = f"""Multi-layer perceptron classifier trained with dropout.
+DropoutMLPClassifier.__doc__ = f"""Multi-layer perceptron classifier with dropout.
 
     Every minibatch example gets fresh Bernoulli masks on the input and
     hidden units (never the outputs); kept units are scaled by 1/keep
@@ -239,7 +251,7 @@ default='weight_scaling'
         ``max_norm`` after every update (Srivastava et al. 2014 use 3 to 4
         with dropout); None disables it.
 
-{ENGINE_PARAMS[ENGINE_PARAMS.index('    solver :'):]}
+{ENGINE_PARAMS[ENGINE_PARAMS.index("    solver :") :]}
     Attributes
     ----------
 {ATTRIBUTES}

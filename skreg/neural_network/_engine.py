@@ -19,10 +19,18 @@ import numpy as np
 
 from . import _kernels as K
 
-ACTIVATIONS = {"identity": K.ACT_IDENTITY, "logistic": K.ACT_LOGISTIC,
-               "tanh": K.ACT_TANH, "relu": K.ACT_RELU}
-PENALTIES = {None: K.PEN_NONE, "l1": K.PEN_L1, "student_t": K.PEN_STUDENT_T,
-             "kl": K.PEN_KL}
+ACTIVATIONS = {
+    "identity": K.ACT_IDENTITY,
+    "logistic": K.ACT_LOGISTIC,
+    "tanh": K.ACT_TANH,
+    "relu": K.ACT_RELU,
+}
+PENALTIES = {
+    None: K.PEN_NONE,
+    "l1": K.PEN_L1,
+    "student_t": K.PEN_STUDENT_T,
+    "kl": K.PEN_KL,
+}
 DROPOUTS = {None: K.DROP_NONE, "bernoulli": K.DROP_BERNOULLI, "fast": K.DROP_FAST}
 
 
@@ -46,7 +54,9 @@ class Layout:
         self.w_off[1:] = np.cumsum(sizes)[:-1]
         self.n_coef = int(sizes.sum())
         self.b_off = np.zeros(L, dtype=np.int64)
-        self.b_off[:] = self.n_coef + np.concatenate(([0], np.cumsum(self.units[1:])[:-1]))
+        self.b_off[:] = self.n_coef + np.concatenate(
+            ([0], np.cumsum(self.units[1:])[:-1])
+        )
         self.n_params = self.n_coef + int(self.units[1:].sum())
 
     @classmethod
@@ -66,13 +76,20 @@ class Layout:
         coefs, intercepts = [], []
         for l in range(self.n_layers):
             a, b = int(self.units[l]), int(self.units[l + 1])
-            coefs.append(theta[self.w_off[l] : self.w_off[l] + a * b].reshape(a, b).copy())
+            coefs.append(
+                theta[self.w_off[l] : self.w_off[l] + a * b].reshape(a, b).copy()
+            )
             intercepts.append(theta[self.b_off[l] : self.b_off[l] + b].copy())
         return coefs, intercepts
 
     def shapes(self):
-        return ([(int(self.units[l]), int(self.units[l + 1])) for l in range(self.n_layers)],
-                [(int(self.units[l + 1]),) for l in range(self.n_layers)])
+        return (
+            [
+                (int(self.units[l]), int(self.units[l + 1]))
+                for l in range(self.n_layers)
+            ],
+            [(int(self.units[l + 1]),) for l in range(self.n_layers)],
+        )
 
     def kernel_args(self):
         return self.units, self.uoff, self.w_off, self.b_off
@@ -88,9 +105,11 @@ def glorot_init(units, activation, random_state, dtype):
     """
     factor = 2.0 if activation == "logistic" else 6.0
     coefs, intercepts = [], []
-    for fan_in, fan_out in zip(units[:-1], units[1:]):
+    for fan_in, fan_out in zip(units[:-1], units[1:], strict=False):
         bound = np.sqrt(factor / (fan_in + fan_out))
-        coefs.append(random_state.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
+        coefs.append(
+            random_state.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype)
+        )
         intercepts.append(random_state.uniform(-bound, bound, fan_out).astype(dtype))
     return coefs, intercepts
 
@@ -160,12 +179,16 @@ class EngineConfig:
         return iopts, fopts
 
 
-def inference_options(activation, out_kind, dtype, keep_input=1.0, keep_hidden=1.0,
-                      mc=False):
+def inference_options(
+    activation, out_kind, dtype, keep_input=1.0, keep_hidden=1.0, mc=False
+):
     """Options of a deterministic (or MC-dropout) forward pass."""
-    cfg = EngineConfig(activation=activation,
-                       dropout="bernoulli" if mc else None,
-                       keep_input=keep_input, keep_hidden=keep_hidden)
+    cfg = EngineConfig(
+        activation=activation,
+        dropout="bernoulli" if mc else None,
+        keep_input=keep_input,
+        keep_hidden=keep_hidden,
+    )
     return cfg.to_arrays(out_kind, dtype)
 
 
@@ -193,12 +216,22 @@ class Workspace:
         self.WB = np.empty(wmax if fast else 1, dtype=dtype)
 
     def arrays(self):
-        return (self.H, self.HT, self.S, self.Z, self.D, self.V, self.DV, self.KB,
-                self.WB)
+        return (
+            self.H,
+            self.HT,
+            self.S,
+            self.Z,
+            self.D,
+            self.V,
+            self.DV,
+            self.KB,
+            self.WB,
+        )
 
 
-def loss_and_gradient(theta, layout, X, y_idx, sample_weight, config, out_kind,
-                      seed=0, step=0):
+def loss_and_gradient(
+    theta, layout, X, y_idx, sample_weight, config, out_kind, seed=0, step=0
+):
     """Objective and gradient on the flat vector, the whole data as one batch.
 
     The same kernel path as a training minibatch (used by L-BFGS and by the
@@ -207,16 +240,35 @@ def loss_and_gradient(theta, layout, X, y_idx, sample_weight, config, out_kind,
     dtype = theta.dtype
     X = np.ascontiguousarray(X, dtype=dtype)
     n = X.shape[0]
-    sw = (np.ones(n) if sample_weight is None
-          else np.ascontiguousarray(sample_weight, dtype=np.float64))
+    sw = (
+        np.ones(n)
+        if sample_weight is None
+        else np.ascontiguousarray(sample_weight, dtype=np.float64)
+    )
     iopts, fopts = config.to_arrays(out_kind, dtype)
-    ws = Workspace(layout, n, dtype, config.dropout,
-                   need_pre=config.activation_penalty == "kl")
-    ref = (config.tie_ref.astype(dtype) if config.tie_ref is not None
-           else np.empty(1, dtype=dtype))
+    ws = Workspace(
+        layout, n, dtype, config.dropout, need_pre=config.activation_penalty == "kl"
+    )
+    ref = (
+        config.tie_ref.astype(dtype)
+        if config.tie_ref is not None
+        else np.empty(1, dtype=dtype)
+    )
     grad = np.zeros_like(theta)
-    loss = K.loss_grad_full(theta, grad, ref, *layout.kernel_args(), layout.n_coef, X,
-                            np.ascontiguousarray(y_idx, dtype=np.int64), sw,
-                            np.arange(n, dtype=np.int64), *ws.arrays(), iopts, fopts,
-                            seed, step)
+    loss = K.loss_grad_full(
+        theta,
+        grad,
+        ref,
+        *layout.kernel_args(),
+        layout.n_coef,
+        X,
+        np.ascontiguousarray(y_idx, dtype=np.int64),
+        sw,
+        np.arange(n, dtype=np.int64),
+        *ws.arrays(),
+        iopts,
+        fopts,
+        seed,
+        step,
+    )
     return loss, grad

@@ -75,8 +75,8 @@ Randomness
 ----------
 Dropout masks come from a counter-based hash (splitmix64) of
 ``(seed, step, sample index, layer, unit)``; a unit is kept iff the top 16
-bits of its hash fall below ``round(65536 * keep)``.  No global RNG state, so results are bit-identical across
-threads and ``n_jobs``.
+bits of its hash fall below ``round(65536 * keep)``.  No global RNG state,
+so results are bit-identical across threads and ``n_jobs``.
 """
 
 import math
@@ -199,8 +199,10 @@ def _masked_copy(dst, src, key, thr, scale):
 @jit
 def _layer_key(seed, step, sample, layer):
     """Hash key of one (seed, step, sample, layer)."""
-    return splitmix64(_row_key(seed, step, sample) ^ (np.uint64(layer + 1)
-                                                      * np.uint64(0x9E3779B97F4A7C15)))
+    return splitmix64(
+        _row_key(seed, step, sample)
+        ^ (np.uint64(layer + 1) * np.uint64(0x9E3779B97F4A7C15))
+    )
 
 
 @jit
@@ -312,7 +314,9 @@ def _penalty_forward(Hv, Zv, sw, idx, i0, act, pen, fopts, kb, sw_sum):
         q = kb[j] * inv
         q = min(max(q, _KL_CLIP), 1.0 - _KL_CLIP)
         kb[j] = q
-        total += rho * math.log(rho / q) + (1.0 - rho) * math.log((1.0 - rho) / (1.0 - q))
+        total += rho * math.log(rho / q) + (1.0 - rho) * math.log(
+            (1.0 - rho) / (1.0 - q)
+        )
     return pa * sw_sum * total
 
 
@@ -384,8 +388,30 @@ def _activation_derivative(Gv, Hv, act):
 
 # --- forward / backward of one minibatch (Bernoulli or no dropout) ------------
 @jit
-def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S, Z, KB,
-            bs_max, iopts, fopts, seed, step, with_penalty):
+def forward(
+    theta,
+    units,
+    uoff,
+    w_off,
+    b_off,
+    X,
+    idx,
+    kid,
+    i0,
+    nb,
+    sw,
+    H,
+    HT,
+    S,
+    Z,
+    KB,
+    bs_max,
+    iopts,
+    fopts,
+    seed,
+    step,
+    with_penalty,
+):
     """Forward pass of rows ``idx[i0:i0+nb]`` of ``X``.
 
     ``with_penalty`` (training): activation penalties are evaluated and a
@@ -425,8 +451,9 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
         for r in range(nb):
             i = idx[i0 + r]
             sw_sum += sw[i]
-            _masked_copy(HT0[r], X[i], _layer_key(seed, step, kid[i0 + r], 0), thr_in,
-                         sc_in)
+            _masked_copy(
+                HT0[r], X[i], _layer_key(seed, step, kid[i0 + r], 0), thr_in, sc_in
+            )
     else:
         H0 = _view(H, 0, nb, n0)
         for r in range(nb):
@@ -453,21 +480,28 @@ def forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S,
             _bias_activation(Hout, b, act, Zv, keep_pre)
             if pen != PEN_NONE:
                 kb = KB[uoff[l + 1] : uoff[l + 1] + nout]
-                pen_sum += _penalty_forward(Hout, Zv, sw, idx, i0, act, pen, fopts,
-                                            kb, sw_sum)
+                pen_sum += _penalty_forward(
+                    Hout, Zv, sw, idx, i0, act, pen, fopts, kb, sw_sum
+                )
             if drop_hid and relu_fused:
                 # relu without penalty: backward reads the mask off HT > 0
                 HTl = _view(HT, bs_max * uoff[l + 1], nb, nout)
                 for r in range(nb):
-                    _masked_copy(HTl[r], Hout[r], _layer_key(seed, step, kid[i0 + r], l + 1),
-                                 thr_hid, sc_hid)
+                    _masked_copy(
+                        HTl[r],
+                        Hout[r],
+                        _layer_key(seed, step, kid[i0 + r], l + 1),
+                        thr_hid,
+                        sc_hid,
+                    )
             elif drop_hid:
                 HTl = _view(HT, bs_max * uoff[l + 1], nb, nout)
                 Sl = _view(S, bs_max * uoff[l + 1], nb, nout)
                 for r in range(nb):
                     sl = Sl[r]
-                    _keep_scales(sl, _layer_key(seed, step, kid[i0 + r], l + 1), thr_hid,
-                                 sc_hid)
+                    _keep_scales(
+                        sl, _layer_key(seed, step, kid[i0 + r], l + 1), thr_hid, sc_hid
+                    )
                     for j in range(nout):
                         HTl[r, j] = Hout[r, j] * sl[j]
         else:
@@ -542,9 +576,33 @@ def output_loss_delta(P, DL, Y, sw, idx, i0, out_kind, eps):
 
 
 @jit
-def backward(theta, grad, units, uoff, w_off, b_off, idx, kid, i0, nb, sw, H, HT, S, Z,
-             D, KB, bs_max, iopts, fopts, seed, step, with_penalty, want_wgrad,
-             want_xgrad):
+def backward(
+    theta,
+    grad,
+    units,
+    uoff,
+    w_off,
+    b_off,
+    idx,
+    kid,
+    i0,
+    nb,
+    sw,
+    H,
+    HT,
+    S,
+    Z,
+    D,
+    KB,
+    bs_max,
+    iopts,
+    fopts,
+    seed,
+    step,
+    with_penalty,
+    want_wgrad,
+    want_xgrad,
+):
     """Back-propagate the output deltas left in the last ``D`` view.
 
     Writes the raw (sample-weighted, not yet divided by sw_sum) gradient of
@@ -597,8 +655,9 @@ def backward(theta, grad, units, uoff, w_off, b_off, idx, kid, i0, nb, sw, H, HT
                 scl = np.empty(1, dtype=theta.dtype)
                 scl[0] = sc_in64
                 for r in range(nb):
-                    _keep_scales(Sl[r], _layer_key(seed, step, kid[i0 + r], 0), thr_in,
-                                 scl[0])
+                    _keep_scales(
+                        Sl[r], _layer_key(seed, step, kid[i0 + r], 0), thr_in, scl[0]
+                    )
             for r in range(nb):
                 for j in range(nin):
                     Din[r, j] *= Sl[r, j]
@@ -679,15 +738,45 @@ def _gauss_moments(mu, var, act):
     dv_dvar = g * g + 2.0 * g * var_c * dg_dvar
     if act == ACT_TANH:
         # m = 2 s1 - 1, v = 4 var(s1); chain through mu_c = 2 mu, var_c = 4 var
-        return (2.0 * s1 - 1.0, 4.0 * v, 2.0 * ds1_dmu * 2.0, 2.0 * ds1_dvar * 4.0,
-                4.0 * dv_dmu * 2.0, 4.0 * dv_dvar * 4.0)
+        return (
+            2.0 * s1 - 1.0,
+            4.0 * v,
+            2.0 * ds1_dmu * 2.0,
+            2.0 * ds1_dvar * 4.0,
+            4.0 * dv_dmu * 2.0,
+            4.0 * dv_dvar * 4.0,
+        )
     return s1, v, ds1_dmu, ds1_dvar, dv_dmu, dv_dvar
 
 
 @jit
-def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, sw,
-                          H, HT, S, Z, D, V, DV, KB, WB, bs_max, iopts, fopts,
-                          want_wgrad):
+def fast_forward_backward(
+    theta,
+    grad,
+    units,
+    uoff,
+    w_off,
+    b_off,
+    X,
+    Y,
+    idx,
+    i0,
+    nb,
+    sw,
+    H,
+    HT,
+    S,
+    Z,
+    D,
+    V,
+    DV,
+    KB,
+    WB,
+    bs_max,
+    iopts,
+    fopts,
+    want_wgrad,
+):
     """Fast dropout: expected loss under Gaussian pre-activations.
 
     With inverted dropout on the inputs of layer l (keep probability p), a
@@ -839,8 +928,34 @@ def fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0,
 
 # --- one minibatch: objective pieces and raw gradient ---------------------------
 @jit
-def batch_loss_grad(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, sw,
-                    H, HT, S, Z, D, V, DV, KB, WB, bs_max, iopts, fopts, seed, step):
+def batch_loss_grad(
+    theta,
+    grad,
+    units,
+    uoff,
+    w_off,
+    b_off,
+    X,
+    Y,
+    idx,
+    i0,
+    nb,
+    sw,
+    H,
+    HT,
+    S,
+    Z,
+    D,
+    V,
+    DV,
+    KB,
+    WB,
+    bs_max,
+    iopts,
+    fopts,
+    seed,
+    step,
+):
     """Raw gradient (times sw_sum) of data loss + activation penalty.
 
     Returns ``(data_loss_sum, penalty_sum, sw_sum)``; the objective of the
@@ -855,17 +970,88 @@ def batch_loss_grad(theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, s
       ``forward`` and its gradient added before ``backward`` returns.
     """
     if iopts[I_DROPOUT] == DROP_FAST:
-        return fast_forward_backward(theta, grad, units, uoff, w_off, b_off, X, Y, idx,
-                                     i0, nb, sw, H, HT, S, Z, D, V, DV, KB, WB, bs_max,
-                                     iopts, fopts, True)
+        return fast_forward_backward(
+            theta,
+            grad,
+            units,
+            uoff,
+            w_off,
+            b_off,
+            X,
+            Y,
+            idx,
+            i0,
+            nb,
+            sw,
+            H,
+            HT,
+            S,
+            Z,
+            D,
+            V,
+            DV,
+            KB,
+            WB,
+            bs_max,
+            iopts,
+            fopts,
+            True,
+        )
     L = units.shape[0] - 1
-    pen_sum, sw_sum = forward(theta, units, uoff, w_off, b_off, X, idx, idx, i0, nb, sw,
-                              H, HT, S, Z, KB, bs_max, iopts, fopts, seed, step, True)
+    pen_sum, sw_sum = forward(
+        theta,
+        units,
+        uoff,
+        w_off,
+        b_off,
+        X,
+        idx,
+        idx,
+        i0,
+        nb,
+        sw,
+        H,
+        HT,
+        S,
+        Z,
+        KB,
+        bs_max,
+        iopts,
+        fopts,
+        seed,
+        step,
+        True,
+    )
     P = _view(H, bs_max * uoff[L], nb, units[L])
     DL = _view(D, bs_max * uoff[L], nb, units[L])
     data_sum = output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
-    backward(theta, grad, units, uoff, w_off, b_off, idx, idx, i0, nb, sw, H, HT, S, Z, D,
-             KB, bs_max, iopts, fopts, seed, step, True, True, False)
+    backward(
+        theta,
+        grad,
+        units,
+        uoff,
+        w_off,
+        b_off,
+        idx,
+        idx,
+        i0,
+        nb,
+        sw,
+        H,
+        HT,
+        S,
+        Z,
+        D,
+        KB,
+        bs_max,
+        iopts,
+        fopts,
+        seed,
+        step,
+        True,
+        True,
+        False,
+    )
     return data_sum, pen_sum, sw_sum
 
 
@@ -989,8 +1175,9 @@ def _cap_columns(theta, lo, nrows, ncols, nrm, c):
 
 
 @jit
-def optimizer_update(theta, grad, m1, m2, ref, units, w_off, n_coef, sw_sum, iopts,
-                     fopts, step, lr):
+def optimizer_update(
+    theta, grad, m1, m2, ref, units, w_off, n_coef, sw_sum, iopts, fopts, step, lr
+):
     """Finish the gradient, apply one sgd/adam step and max-norm, in one pass.
 
     ``step`` is the number of updates including this one (Adam's t).
@@ -1059,9 +1246,38 @@ def optimizer_update(theta, grad, m1, m2, ref, units, w_off, n_coef, sw_sum, iop
 
 # --- entry points called from Python ---------------------------------------------
 @jit
-def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_off,
-              n_coef, H, HT, S, Z, D, V, DV, KB, WB, bs_max, iopts, fopts, seed, step,
-              opt_step, lr):
+def run_epoch(
+    X,
+    Y,
+    sw,
+    order,
+    theta,
+    grad,
+    m1,
+    m2,
+    ref,
+    units,
+    uoff,
+    w_off,
+    b_off,
+    n_coef,
+    H,
+    HT,
+    S,
+    Z,
+    D,
+    V,
+    DV,
+    KB,
+    WB,
+    bs_max,
+    iopts,
+    fopts,
+    seed,
+    step,
+    opt_step,
+    lr,
+):
     """One epoch: every minibatch of ``order`` (gather, forward, backward,
     penalties, optimizer update, max-norm) in one call.
 
@@ -1076,13 +1292,51 @@ def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_o
     while i0 < n:
         nb = min(bs_max, n - i0)
         data_sum, pen_sum, sw_sum = batch_loss_grad(
-            theta, grad, units, uoff, w_off, b_off, X, Y, order, i0, nb, sw, H, HT, S,
-            Z, D, V, DV, KB, WB, bs_max, iopts, fopts, seed, step)
+            theta,
+            grad,
+            units,
+            uoff,
+            w_off,
+            b_off,
+            X,
+            Y,
+            order,
+            i0,
+            nb,
+            sw,
+            H,
+            HT,
+            S,
+            Z,
+            D,
+            V,
+            DV,
+            KB,
+            WB,
+            bs_max,
+            iopts,
+            fopts,
+            seed,
+            step,
+        )
         step += 1
         if sw_sum > 0:
             opt_step += 1
-            par = optimizer_update(theta, grad, m1, m2, ref, units, w_off, n_coef,
-                                   sw_sum, iopts, fopts, opt_step, lr)
+            par = optimizer_update(
+                theta,
+                grad,
+                m1,
+                m2,
+                ref,
+                units,
+                w_off,
+                n_coef,
+                sw_sum,
+                iopts,
+                fopts,
+                opt_step,
+                lr,
+            )
             batch_loss = (data_sum + pen_sum) / sw_sum + par
             if not np.isfinite(batch_loss):
                 return STATUS_NONFINITE, acc, step, opt_step
@@ -1092,8 +1346,33 @@ def run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off, b_o
 
 
 @jit
-def loss_grad_full(theta, grad, ref, units, uoff, w_off, b_off, n_coef, X, Y, sw, idx,
-                   H, HT, S, Z, D, V, DV, KB, WB, iopts, fopts, seed, step):
+def loss_grad_full(
+    theta,
+    grad,
+    ref,
+    units,
+    uoff,
+    w_off,
+    b_off,
+    n_coef,
+    X,
+    Y,
+    sw,
+    idx,
+    H,
+    HT,
+    S,
+    Z,
+    D,
+    V,
+    DV,
+    KB,
+    WB,
+    iopts,
+    fopts,
+    seed,
+    step,
+):
     """Objective and gradient of the rows ``idx`` as ONE batch (L-BFGS, tests).
 
     Same code path as a minibatch of :func:`run_epoch`; with dropout the
@@ -1101,15 +1380,41 @@ def loss_grad_full(theta, grad, ref, units, uoff, w_off, b_off, n_coef, X, Y, sw
     """
     nb = idx.shape[0]
     data_sum, pen_sum, sw_sum = batch_loss_grad(
-        theta, grad, units, uoff, w_off, b_off, X, Y, idx, 0, nb, sw, H, HT, S, Z, D, V,
-        DV, KB, WB, nb, iopts, fopts, seed, step)
+        theta,
+        grad,
+        units,
+        uoff,
+        w_off,
+        b_off,
+        X,
+        Y,
+        idx,
+        0,
+        nb,
+        sw,
+        H,
+        HT,
+        S,
+        Z,
+        D,
+        V,
+        DV,
+        KB,
+        WB,
+        nb,
+        iopts,
+        fopts,
+        seed,
+        step,
+    )
     par = finish_gradient(theta, grad, ref, n_coef, sw_sum, iopts, fopts)
     return (data_sum + pen_sum) / sw_sum + par
 
 
 @jit
-def predict_proba_chunks(X, kid, theta, units, uoff, w_off, b_off, H, bs_max, iopts,
-                         fopts, seed, step, out):
+def predict_proba_chunks(
+    X, kid, theta, units, uoff, w_off, b_off, H, bs_max, iopts, fopts, seed, step, out
+):
     """Output probabilities ``out`` (n, n_out) of every row, ``bs_max`` rows a time.
 
     No dropout unless ``iopts[I_DROPOUT]`` is Bernoulli (MC inference, masks
@@ -1126,8 +1431,30 @@ def predict_proba_chunks(X, kid, theta, units, uoff, w_off, b_off, H, bs_max, io
     i0 = 0
     while i0 < n:
         nb = min(bs_max, n - i0)
-        forward(theta, units, uoff, w_off, b_off, X, idx, kid, i0, nb, sw, H, HT, S, H, KB,
-                bs_max, iopts, fopts, seed, step, False)
+        forward(
+            theta,
+            units,
+            uoff,
+            w_off,
+            b_off,
+            X,
+            idx,
+            kid,
+            i0,
+            nb,
+            sw,
+            H,
+            HT,
+            S,
+            H,
+            KB,
+            bs_max,
+            iopts,
+            fopts,
+            seed,
+            step,
+            False,
+        )
         P = _view(H, bs_max * uoff[L], nb, nout)
         for r in range(nb):
             for k in range(nout):
@@ -1136,12 +1463,27 @@ def predict_proba_chunks(X, kid, theta, units, uoff, w_off, b_off, H, bs_max, io
 
 
 @jit
-def predict_proba_mc(X, kid, theta, units, uoff, w_off, b_off, H, bs_max, iopts, fopts,
-                     seed, out):
+def predict_proba_mc(
+    X, kid, theta, units, uoff, w_off, b_off, H, bs_max, iopts, fopts, seed, out
+):
     """Per-mask probabilities ``out[s]`` for ``s < out.shape[0]`` (MC dropout)."""
     for s in range(out.shape[0]):
-        predict_proba_chunks(X, kid, theta, units, uoff, w_off, b_off, H, bs_max, iopts,
-                             fopts, seed, s, out[s])
+        predict_proba_chunks(
+            X,
+            kid,
+            theta,
+            units,
+            uoff,
+            w_off,
+            b_off,
+            H,
+            bs_max,
+            iopts,
+            fopts,
+            seed,
+            s,
+            out[s],
+        )
 
 
 @jit
@@ -1158,8 +1500,9 @@ def row_hashes(Xbits):
 
 
 @jit
-def input_gradient_chunks(X, Y, theta, units, uoff, w_off, b_off, H, D, bs_max, iopts,
-                          fopts, out):
+def input_gradient_chunks(
+    X, Y, theta, units, uoff, w_off, b_off, H, D, bs_max, iopts, fopts, out
+):
     """Per-sample gradient of the (unweighted, unregularised) log loss w.r.t. x."""
     n = X.shape[0]
     L = units.shape[0] - 1
@@ -1173,13 +1516,60 @@ def input_gradient_chunks(X, Y, theta, units, uoff, w_off, b_off, H, D, bs_max, 
     i0 = 0
     while i0 < n:
         nb = min(bs_max, n - i0)
-        forward(theta, units, uoff, w_off, b_off, X, idx, idx, i0, nb, sw, H, HT, S, H, KB,
-                bs_max, iopts, fopts, 0, 0, True)  # logits kept for the loss
+        forward(
+            theta,
+            units,
+            uoff,
+            w_off,
+            b_off,
+            X,
+            idx,
+            idx,
+            i0,
+            nb,
+            sw,
+            H,
+            HT,
+            S,
+            H,
+            KB,
+            bs_max,
+            iopts,
+            fopts,
+            0,
+            0,
+            True,
+        )  # logits kept for the loss
         P = _view(H, bs_max * uoff[L], nb, units[L])
         DL = _view(D, bs_max * uoff[L], nb, units[L])
         output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
-        backward(theta, grad, units, uoff, w_off, b_off, idx, idx, i0, nb, sw, H, HT, S, H,
-                 D, KB, bs_max, iopts, fopts, 0, 0, False, False, True)
+        backward(
+            theta,
+            grad,
+            units,
+            uoff,
+            w_off,
+            b_off,
+            idx,
+            idx,
+            i0,
+            nb,
+            sw,
+            H,
+            HT,
+            S,
+            H,
+            D,
+            KB,
+            bs_max,
+            iopts,
+            fopts,
+            0,
+            0,
+            False,
+            False,
+            True,
+        )
         D0 = _view(D, 0, nb, n0)
         for r in range(nb):
             for j in range(n0):

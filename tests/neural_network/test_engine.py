@@ -25,8 +25,9 @@ def _problem(seed, n_classes, activation, n=9, units=(5, 4, 3)):
     y = np.arange(n) % n_classes
     n_out = 1 if n_classes == 2 else n_classes
     layout = Layout(list(units) + [n_out])
-    coefs, inter = glorot_init(list(units) + [n_out], activation,
-                               np.random.RandomState(seed), np.float64)
+    coefs, inter = glorot_init(
+        list(units) + [n_out], activation, np.random.RandomState(seed), np.float64
+    )
     # move pre-activations off relu's kink and into the interesting range
     coefs = [2.0 * c for c in coefs]
     theta = layout.pack(coefs, inter, np.float64)
@@ -53,8 +54,11 @@ PENALTIES = [
     dict(),
     dict(alpha=0.3),
     dict(activation_penalty="l1", activation_penalty_alpha=0.1),
-    dict(activation_penalty="student_t", activation_penalty_alpha=0.2,
-         student_t_gamma=1.5),
+    dict(
+        activation_penalty="student_t",
+        activation_penalty_alpha=0.2,
+        student_t_gamma=1.5,
+    ),
     dict(activation_penalty="kl", activation_penalty_alpha=0.2, sparsity_target=0.2),
     dict(tie_alpha=0.4),
     dict(max_norm=1.0),  # a constraint: no effect on the objective
@@ -81,11 +85,21 @@ def test_objective_and_gradient(activation, n_classes, opts, seed):
     coefs, inter = layout.unpack(theta)
     tc, ti = layout.unpack(tie) if tie is not None else (None, None)
     expected = ref.mlp_objective(
-        coefs, inter, X, y, sw, activation, alpha=opts.get("alpha", 0.0),
+        coefs,
+        inter,
+        X,
+        y,
+        sw,
+        activation,
+        alpha=opts.get("alpha", 0.0),
         penalty=opts.get("activation_penalty"),
         penalty_alpha=opts.get("activation_penalty_alpha", 0.0),
-        gamma=opts.get("student_t_gamma", 1.0), rho=opts.get("sparsity_target", 0.05),
-        tie_coefs=tc, tie_intercepts=ti, tie_alpha=opts.get("tie_alpha", 0.0))
+        gamma=opts.get("student_t_gamma", 1.0),
+        rho=opts.get("sparsity_target", 0.05),
+        tie_coefs=tc,
+        tie_intercepts=ti,
+        tie_alpha=opts.get("tie_alpha", 0.0),
+    )
     np.testing.assert_allclose(loss, expected, rtol=1e-10)
 
 
@@ -94,9 +108,15 @@ def test_objective_and_gradient(activation, n_classes, opts, seed):
 def test_bernoulli_dropout_gradient_with_fixed_masks(activation, n_classes, seed):
     """Masks are a function of (seed, step, sample, unit): fixed masks, exact FD."""
     X, y, sw, layout, theta = _problem(seed, n_classes, activation)
-    cfg = EngineConfig(activation=activation, dropout="bernoulli", keep_input=0.7,
-                       keep_hidden=0.6, alpha=0.1, activation_penalty="student_t",
-                       activation_penalty_alpha=0.1)
+    cfg = EngineConfig(
+        activation=activation,
+        dropout="bernoulli",
+        keep_input=0.7,
+        keep_hidden=0.6,
+        alpha=0.1,
+        activation_penalty="student_t",
+        activation_penalty_alpha=0.1,
+    )
     out_kind = 0 if n_classes == 2 else 1
 
     def f(t):
@@ -104,9 +124,20 @@ def test_bernoulli_dropout_gradient_with_fixed_masks(activation, n_classes, seed
 
     _fd_check(theta, f)
     # the masks do something, and another step draws other masks
-    plain = loss_and_gradient(theta, layout, X, y, sw, EngineConfig(activation=activation,
-                              alpha=0.1, activation_penalty="student_t",
-                              activation_penalty_alpha=0.1), out_kind)[0]
+    plain = loss_and_gradient(
+        theta,
+        layout,
+        X,
+        y,
+        sw,
+        EngineConfig(
+            activation=activation,
+            alpha=0.1,
+            activation_penalty="student_t",
+            activation_penalty_alpha=0.1,
+        ),
+        out_kind,
+    )[0]
     l3 = f(theta)[0]
     l4 = loss_and_gradient(theta, layout, X, y, sw, cfg, out_kind, seed=11, step=4)[0]
     assert l3 != plain and l3 != l4
@@ -116,8 +147,15 @@ def test_bernoulli_dropout_gradient_with_fixed_masks(activation, n_classes, seed
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_fast_dropout_gradient(activation, n_classes, seed):
     X, y, sw, layout, theta = _problem(seed, n_classes, activation)
-    cfg = EngineConfig(activation=activation, dropout="fast", keep_input=0.8,
-                       keep_hidden=0.5, alpha=0.1, tie_ref=theta * 0.5, tie_alpha=0.1)
+    cfg = EngineConfig(
+        activation=activation,
+        dropout="fast",
+        keep_input=0.8,
+        keep_hidden=0.5,
+        alpha=0.1,
+        tie_ref=theta * 0.5,
+        tie_alpha=0.1,
+    )
     out_kind = 0 if n_classes == 2 else 1
 
     def f(t):
@@ -128,8 +166,9 @@ def test_fast_dropout_gradient(activation, n_classes, seed):
 
 def test_fast_dropout_without_dropout_is_the_plain_objective():
     X, y, sw, layout, theta = _problem(0, 3, "relu")
-    fast = EngineConfig(activation="relu", dropout="fast", keep_input=1.0,
-                        keep_hidden=1.0)
+    fast = EngineConfig(
+        activation="relu", dropout="fast", keep_input=1.0, keep_hidden=1.0
+    )
     a = loss_and_gradient(theta, layout, X, y, sw, fast, 1)
     b = loss_and_gradient(theta, layout, X, y, sw, EngineConfig(activation="relu"), 1)
     np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
@@ -143,9 +182,15 @@ def test_fast_dropout_moments_match_monte_carlo(activation):
     for mu, var in [(0.3, 0.5), (-1.0, 2.0), (2.0, 0.1)]:
         z = mu + np.sqrt(var) * rng.standard_normal(400_000)
         h = ref._mlp_act(z, activation)
-        m, v = K._gauss_moments(mu, var, K.ACT_IDENTITY if activation == "identity"
-                                else {"relu": K.ACT_RELU, "tanh": K.ACT_TANH,
-                                      "logistic": K.ACT_LOGISTIC}[activation])[:2]
+        m, v = K._gauss_moments(
+            mu,
+            var,
+            K.ACT_IDENTITY
+            if activation == "identity"
+            else {"relu": K.ACT_RELU, "tanh": K.ACT_TANH, "logistic": K.ACT_LOGISTIC}[
+                activation
+            ],
+        )[:2]
         exact = activation in ("relu", "identity")
         # relu/identity: exact moments (MC error only); logistic/tanh: the
         # probit mean and delta-method variance are approximations
@@ -166,9 +211,26 @@ def _one_batch_run(theta, layout, X, y, cfg, out_kind, lr, n_epochs):
     step = opt_step = 0
     for _ in range(n_epochs):
         status, _, step, opt_step = K.run_epoch(
-            X, y.astype(np.int64), np.ones(n), order, theta, grad, m1, m2,
-            cfg.tie_ref if cfg.tie_ref is not None else np.empty(1), *layout.kernel_args(), layout.n_coef, *ws.arrays(), n, iopts,
-            fopts, 0, step, opt_step, lr)
+            X,
+            y.astype(np.int64),
+            np.ones(n),
+            order,
+            theta,
+            grad,
+            m1,
+            m2,
+            cfg.tie_ref if cfg.tie_ref is not None else np.empty(1),
+            *layout.kernel_args(),
+            layout.n_coef,
+            *ws.arrays(),
+            n,
+            iopts,
+            fopts,
+            0,
+            step,
+            opt_step,
+            lr,
+        )
         assert status == K.STATUS_OK
     return theta
 
@@ -176,9 +238,16 @@ def _one_batch_run(theta, layout, X, y, cfg, out_kind, lr, n_epochs):
 @pytest.mark.parametrize("solver", ["adam", "sgd", "sgd-nesterov"])
 def test_optimizer_steps_match_the_formulas(solver):
     X, y, _, layout, theta = _problem(0, 3, "tanh")
-    cfg = EngineConfig(activation="tanh", alpha=0.05, solver=solver.split("-")[0],
-                       momentum=0.8, nesterovs_momentum=solver.endswith("nesterov"),
-                       beta_1=0.85, beta_2=0.99, epsilon=1e-7)
+    cfg = EngineConfig(
+        activation="tanh",
+        alpha=0.05,
+        solver=solver.split("-")[0],
+        momentum=0.8,
+        nesterovs_momentum=solver.endswith("nesterov"),
+        beta_1=0.85,
+        beta_2=0.99,
+        epsilon=1e-7,
+    )
 
     def g_of(t):
         return loss_and_gradient(t, layout, X, y, None, cfg, 1)[1]
@@ -203,8 +272,9 @@ def test_max_norm_caps_incoming_weight_norms():
 def test_tie_pulls_towards_reference():
     X, y, _, layout, theta = _problem(0, 3, "relu")
     tie = np.zeros_like(theta)
-    cfg = EngineConfig(activation="relu", solver="sgd", momentum=0.0, tie_ref=tie,
-                       tie_alpha=5.0)
+    cfg = EngineConfig(
+        activation="relu", solver="sgd", momentum=0.0, tie_ref=tie, tie_alpha=5.0
+    )
     got = _one_batch_run(theta, layout, X, y, cfg, 1, lr=0.05, n_epochs=30)
     assert np.linalg.norm(got) < 0.1 * np.linalg.norm(theta)
 
@@ -214,8 +284,9 @@ def test_input_gradient_kernel_under_dropout(activation):
     """The building block of the adversarial hook: dJ/dx from backward, with
     fixed dropout masks on the inputs and hidden units."""
     X, y, sw, layout, theta = _problem(0, 3, activation)
-    cfg = EngineConfig(activation=activation, dropout="bernoulli", keep_input=0.7,
-                       keep_hidden=0.6)
+    cfg = EngineConfig(
+        activation=activation, dropout="bernoulli", keep_input=0.7, keep_hidden=0.6
+    )
     iopts, fopts = cfg.to_arrays(1, np.float64)
     n, n0 = X.shape
     L = layout.n_layers
@@ -226,13 +297,54 @@ def test_input_gradient_kernel_under_dropout(activation):
 
     def run(Xv):
         H, HT, S, Z, D, V, DV, KB, WB = ws.arrays()
-        K.forward(theta, *layout.kernel_args(), Xv, idx, idx, 0, n, sw, H, HT, S, Z, KB,
-                  n, iopts, fopts, 5, 2, True)
+        K.forward(
+            theta,
+            *layout.kernel_args(),
+            Xv,
+            idx,
+            idx,
+            0,
+            n,
+            sw,
+            H,
+            HT,
+            S,
+            Z,
+            KB,
+            n,
+            iopts,
+            fopts,
+            5,
+            2,
+            True,
+        )
         P = K._view(H, n * layout.uoff[L], n, layout.units[L])
         DL = K._view(D, n * layout.uoff[L], n, layout.units[L])
         loss = K.output_loss_delta(P, DL, Y, sw, idx, 0, 1, 1e-16)
-        K.backward(theta, grad, *layout.kernel_args(), idx, idx, 0, n, sw, H, HT, S, Z,
-                   D, KB, n, iopts, fopts, 5, 2, True, False, True)
+        K.backward(
+            theta,
+            grad,
+            *layout.kernel_args(),
+            idx,
+            idx,
+            0,
+            n,
+            sw,
+            H,
+            HT,
+            S,
+            Z,
+            D,
+            KB,
+            n,
+            iopts,
+            fopts,
+            5,
+            2,
+            True,
+            False,
+            True,
+        )
         return loss, D[: n * n0].reshape(n, n0).copy()
 
     _, G = run(X)

@@ -31,12 +31,20 @@ def test_same_trajectory_as_sklearn(digits, solver, binary):
     X, y = X[:300], y[:300]
     if binary:
         y = (y > 4).astype(int)
-    kw = dict(hidden_layer_sizes=(16,), max_iter=4, random_state=0, solver=solver,
-              batch_size=64, alpha=1e-3)
+    kw = dict(
+        hidden_layer_sizes=(16,),
+        max_iter=4,
+        random_state=0,
+        solver=solver,
+        batch_size=64,
+        alpha=1e-3,
+    )
     ours = _quiet(MLPClassifier(**kw), X, y)
     ref = _quiet(SkMLP(**kw), X, y)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-10)
-    for a, b in zip(ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_):
+    for a, b in zip(
+        ours.coefs_ + ours.intercepts_, ref.coefs_ + ref.intercepts_, strict=False
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
     assert ours.n_outputs_ == ref.n_outputs_
     assert ours.out_activation_ == ref.out_activation_
@@ -48,15 +56,26 @@ def test_sklearn_predicts_our_weights(digits, binary):
     X, y = digits
     if binary:
         y = np.where(y > 4, "big", "small")
-    ours = _quiet(MLPClassifier(hidden_layer_sizes=(20, 10), activation="tanh",
-                                max_iter=20, random_state=1), X, y)
-    sk = _quiet(SkMLP(hidden_layer_sizes=(20, 10), activation="tanh", max_iter=1,
-                      random_state=1), X, y)
+    ours = _quiet(
+        MLPClassifier(
+            hidden_layer_sizes=(20, 10), activation="tanh", max_iter=20, random_state=1
+        ),
+        X,
+        y,
+    )
+    sk = _quiet(
+        SkMLP(
+            hidden_layer_sizes=(20, 10), activation="tanh", max_iter=1, random_state=1
+        ),
+        X,
+        y,
+    )
     sk.coefs_ = [c.copy() for c in ours.coefs_]
     sk.intercepts_ = [b.copy() for b in ours.intercepts_]
     np.testing.assert_array_equal(sk.predict(X), ours.predict(X))
-    np.testing.assert_allclose(sk.predict_proba(X), ours.predict_proba(X), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        sk.predict_proba(X), ours.predict_proba(X), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_partial_fit_follows_sklearn(digits):
@@ -68,7 +87,7 @@ def test_partial_fit_follows_sklearn(digits):
         ours.partial_fit(X, y, classes=np.arange(10))
         ref.partial_fit(X, y, classes=np.arange(10))
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-10)
-    for a, b in zip(ours.coefs_, ref.coefs_):
+    for a, b in zip(ours.coefs_, ref.coefs_, strict=False):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
 
 
@@ -78,7 +97,9 @@ def test_partial_fit_errors(digits):
         MLPClassifier().partial_fit(X[:20], y[:20])
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
     with pytest.raises(ValueError, match="early_stopping"):
-        MLPClassifier(early_stopping=True).partial_fit(X[:50], y[:50], classes=range(10))
+        MLPClassifier(early_stopping=True).partial_fit(
+            X[:50], y[:50], classes=range(10)
+        )
 
 
 def test_lbfgs_matches_sklearn(digits):
@@ -94,15 +115,33 @@ def test_lbfgs_matches_sklearn(digits):
 
 def test_early_stopping_restores_best_weights(digits):
     X, y = digits
-    clf = _quiet(MLPClassifier(hidden_layer_sizes=(16,), early_stopping=True,
-                               n_iter_no_change=3, max_iter=60, random_state=0,
-                               learning_rate_init=0.05), X, y)
+    clf = _quiet(
+        MLPClassifier(
+            hidden_layer_sizes=(16,),
+            early_stopping=True,
+            n_iter_no_change=3,
+            max_iter=60,
+            random_state=0,
+            learning_rate_init=0.05,
+        ),
+        X,
+        y,
+    )
     assert clf.best_loss_ is None
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
-    ref = _quiet(SkMLP(hidden_layer_sizes=(16,), early_stopping=True,
-                       n_iter_no_change=3, max_iter=60, random_state=0,
-                       learning_rate_init=0.05), X, y)
+    ref = _quiet(
+        SkMLP(
+            hidden_layer_sizes=(16,),
+            early_stopping=True,
+            n_iter_no_change=3,
+            max_iter=60,
+            random_state=0,
+            learning_rate_init=0.05,
+        ),
+        X,
+        y,
+    )
     # same split, trajectory and best-weight restore as scikit-learn
     np.testing.assert_allclose(clf.validation_scores_, ref.validation_scores_)
     np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
@@ -110,8 +149,13 @@ def test_early_stopping_restores_best_weights(digits):
 
 def test_warm_start_continues(digits):
     X, y = digits
-    clf = _quiet(MLPClassifier(hidden_layer_sizes=(16,), max_iter=3, warm_start=True,
-                               random_state=0), X, y)
+    clf = _quiet(
+        MLPClassifier(
+            hidden_layer_sizes=(16,), max_iter=3, warm_start=True, random_state=0
+        ),
+        X,
+        y,
+    )
     first = [c.copy() for c in clf.coefs_]
     loss_before = clf.loss_
     _quiet(clf, X, y)
@@ -123,8 +167,17 @@ def test_warm_start_continues(digits):
 
 def test_verbose_prints_one_line_per_epoch(digits, capsys):
     X, y = digits
-    _quiet(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, verbose=True,
-                         early_stopping=True, random_state=0), X, y)
+    _quiet(
+        MLPClassifier(
+            hidden_layer_sizes=(8,),
+            max_iter=3,
+            verbose=True,
+            early_stopping=True,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Iter")]
     assert len(lines) == 3
     assert "loss =" in lines[0] and "validation score" in lines[0]
@@ -147,8 +200,9 @@ def test_digits_accuracy_matches_sklearn():
     from sklearn.model_selection import train_test_split
 
     X, y = load_digits(return_X_y=True)
-    Xtr, Xte, ytr, yte = train_test_split(X / 16, y, test_size=0.25, random_state=0,
-                                          stratify=y)
+    Xtr, Xte, ytr, yte = train_test_split(
+        X / 16, y, test_size=0.25, random_state=0, stratify=y
+    )
     ours, ref = [], []
     for seed in range(3):
         kw = dict(hidden_layer_sizes=(64,), max_iter=40, random_state=seed)
@@ -161,10 +215,23 @@ def test_digits_accuracy_matches_sklearn():
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 @pytest.mark.parametrize("binary", [False, True])
 def test_input_gradient_finite_differences(activation, binary):
-    X, y = make_classification(n_samples=30, n_features=6, n_informative=4,
-                               n_classes=2 if binary else 3, random_state=0)
-    clf = _quiet(MLPClassifier(hidden_layer_sizes=(7, 5), activation=activation,
-                               max_iter=30, random_state=0), X, y)
+    X, y = make_classification(
+        n_samples=30,
+        n_features=6,
+        n_informative=4,
+        n_classes=2 if binary else 3,
+        random_state=0,
+    )
+    clf = _quiet(
+        MLPClassifier(
+            hidden_layer_sizes=(7, 5),
+            activation=activation,
+            max_iter=30,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     G = clf.input_gradient(X[:5], y[:5])
     assert G.shape == (5, 6)
 
@@ -174,8 +241,12 @@ def test_input_gradient_finite_differences(activation, binary):
 
     eps = 1e-5
     for k in range(5):
-        num = np.array([(loss(X[k] + e, k) - loss(X[k] - e, k)) / (2 * eps)
-                        for e in np.eye(6) * eps])
+        num = np.array(
+            [
+                (loss(X[k] + e, k) - loss(X[k] - e, k)) / (2 * eps)
+                for e in np.eye(6) * eps
+            ]
+        )
         np.testing.assert_allclose(G[k], num, rtol=1e-4, atol=1e-7)
 
 
@@ -183,16 +254,27 @@ def test_activation_penalties_sparsify(digits):
     X, y = digits
     kw = dict(hidden_layer_sizes=(32,), max_iter=30, random_state=0)
     plain = _quiet(MLPClassifier(**kw), X, y)
-    sparse = _quiet(MLPClassifier(activation_penalty="l1", activation_penalty_alpha=0.05,
-                                  **kw), X, y)
+    sparse = _quiet(
+        MLPClassifier(activation_penalty="l1", activation_penalty_alpha=0.05, **kw),
+        X,
+        y,
+    )
 
     def mean_act(clf):
         return np.maximum(X @ clf.coefs_[0] + clf.intercepts_[0], 0).mean()
 
     assert mean_act(sparse) < 0.5 * mean_act(plain)
-    kl = _quiet(MLPClassifier(activation="logistic", activation_penalty="kl",
-                              activation_penalty_alpha=0.5, sparsity_target=0.05, **kw),
-                X, y)
+    kl = _quiet(
+        MLPClassifier(
+            activation="logistic",
+            activation_penalty="kl",
+            activation_penalty_alpha=0.5,
+            sparsity_target=0.05,
+            **kw,
+        ),
+        X,
+        y,
+    )
     h = 1 / (1 + np.exp(-(X @ kl.coefs_[0] + kl.intercepts_[0])))
     assert h.mean() < 0.2
 
@@ -201,22 +283,33 @@ def test_tie_to_estimators_and_pairs(digits):
     X, y = digits
     kw = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
     big = _quiet(SkMLP(**kw), X, y)  # a scikit-learn reference
-    kw2 = {**kw, "random_state": 5, "max_iter": 60, "batch_size": 20,
-           "learning_rate_init": 0.01}
+    kw2 = {
+        **kw,
+        "random_state": 5,
+        "max_iter": 60,
+        "batch_size": 20,
+        "learning_rate_init": 0.01,
+    }
     tied = _quiet(MLPClassifier(tie_to=big, tie_alpha=10.0, **kw2), X[:100], y[:100])
     free = _quiet(MLPClassifier(**kw2), X[:100], y[:100])
     dist = lambda m: np.linalg.norm(m.coefs_[0] - big.coefs_[0])  # noqa: E731
     assert dist(tied) < 0.2 * dist(free)
-    pair = _quiet(MLPClassifier(tie_to=(big.coefs_, big.intercepts_), tie_alpha=10.0,
-                                **kw2), X[:100], y[:100])
+    pair = _quiet(
+        MLPClassifier(tie_to=(big.coefs_, big.intercepts_), tie_alpha=10.0, **kw2),
+        X[:100],
+        y[:100],
+    )
     np.testing.assert_allclose(pair.coefs_[0], tied.coefs_[0])
 
 
 def test_bad_input_errors(digits):
     X, y = digits
     with pytest.raises(ValueError, match="another architecture"):
-        MLPClassifier(hidden_layer_sizes=(8,), tie_to=MLPClassifier(
-            hidden_layer_sizes=(9,), max_iter=2).fit(X, y), max_iter=2).fit(X, y)
+        MLPClassifier(
+            hidden_layer_sizes=(8,),
+            tie_to=MLPClassifier(hidden_layer_sizes=(9,), max_iter=2).fit(X, y),
+            max_iter=2,
+        ).fit(X, y)
     with pytest.raises(ValueError, match="unfitted"):
         MLPClassifier(tie_to=MLPClassifier(), max_iter=2).fit(X, y)
     with pytest.raises(TypeError, match="tie_to"):
@@ -234,7 +327,8 @@ def test_bad_input_errors(digits):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_divergence_raises_naming_learning_rate_init(digits, dtype):
     X, y = digits
-    clf = MLPClassifier(solver="sgd", learning_rate_init=1e8, momentum=0.9,
-                        max_iter=50, random_state=0)
+    clf = MLPClassifier(
+        solver="sgd", learning_rate_init=1e8, momentum=0.9, max_iter=50, random_state=0
+    )
     with pytest.raises(ValueError, match="learning_rate_init"):
         _quiet(clf, (X * 16).astype(dtype), y)
