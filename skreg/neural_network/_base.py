@@ -502,14 +502,19 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental
     ):
         dtype = theta.dtype
-        if not incremental or not hasattr(self, "_opt_m"):
+        v_shape = theta.shape if self.solver == "adam" else (1,)
+        if (
+            not incremental
+            or not hasattr(self, "_opt_m")
+            or self._opt_m.shape != theta.shape
+            or self._opt_v.shape != v_shape  # the solver changed
+        ):
+            # a fresh optimizer, as scikit-learn makes one per fit
             self._opt_m = np.zeros_like(theta)
-            self._opt_v = (
-                np.zeros_like(theta) if self.solver == "adam" else np.zeros(1, dtype)
-            )
+            self._opt_v = np.zeros(v_shape, dtype=dtype)
             self._opt_t = 0
             self._learning_rate = float(self.learning_rate_init)
-        elif self._opt_m.shape != theta.shape or self._opt_m.dtype != dtype:
+        elif self._opt_m.dtype != dtype:
             self._opt_m = self._opt_m.astype(dtype)
             self._opt_v = self._opt_v.astype(dtype)
 

@@ -332,3 +332,23 @@ def test_divergence_raises_naming_learning_rate_init(digits, dtype):
     )
     with pytest.raises(ValueError, match="learning_rate_init"):
         _quiet(clf, (X * 16).astype(dtype), y)
+
+
+def test_partial_fit_after_switching_solver(digits):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", random_state=0)
+    clf.partial_fit(X, y, classes=np.arange(10))
+    clf.set_params(solver="adam").partial_fit(X, y)
+    clf.set_params(solver="sgd").partial_fit(X.astype(np.float32), y)
+    assert np.isfinite(clf.loss_)
+
+
+def test_sample_weight_trajectory_as_sklearn(digits):
+    X, y = digits
+    X, y = X[:300], y[:300]
+    w = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
+    kw = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0, batch_size=64)
+    ours = _quiet(MLPClassifier(**kw), X, y, sample_weight=w)
+    ref = _quiet(SkMLP(**kw), X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(ours.coefs_[0], ref.coefs_[0], rtol=1e-8, atol=1e-12)
