@@ -359,3 +359,30 @@ def test_input_gradient_kernel_under_dropout(activation):
             num[r, j] = (run(Xp)[0] - run(Xm)[0]) / (2 * eps)
     np.testing.assert_allclose(G, num, rtol=1e-5, atol=1e-7)
     assert (G == 0).any()  # dropped inputs get no gradient
+
+
+def test_vectorised_exp_tanh_logistic_match_numpy():
+    x = np.concatenate(
+        [
+            np.linspace(-60, 60, 20001),
+            np.logspace(-12, 1.5, 500),
+            -np.logspace(-12, 1.5, 500),
+            [0.0, -0.0, 0.05, -0.05],
+        ]
+    )
+    kb = np.empty(x.size, dtype=np.int64)
+    e = np.empty(x.size)
+    out = np.empty(x.size)
+    K._exp_row(x, out, kb)
+    np.testing.assert_allclose(out, np.exp(x), rtol=4e-15)
+    h = x.copy()
+    K._tanh_row(h, kb, e)
+    np.testing.assert_allclose(h, np.tanh(x), rtol=2e-15, atol=0)
+    h = x.copy()
+    K._logistic_row(h, kb, e)
+    np.testing.assert_allclose(h, 1 / (1 + np.exp(-x)), rtol=4e-15)
+    h32 = x.astype(np.float32)
+    K._tanh_row(h32, kb, e)
+    np.testing.assert_allclose(
+        h32, np.tanh(x.astype(np.float32)), rtol=2e-7, atol=1e-30
+    )
