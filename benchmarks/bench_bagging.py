@@ -52,7 +52,7 @@ def shape_784(seed=0):
     pick = rng.choice(i_tr, 4000)
     shifts = rng.integers(-2, 3, size=(4000, 2))
     X_tr = np.empty((4000, 28, 28))
-    for r, (i, (dy, dx)) in enumerate(zip(pick, shifts)):
+    for r, (i, (dy, dx)) in enumerate(zip(pick, shifts, strict=True)):
         X_tr[r] = np.roll(imgs[i], (dy, dx), axis=(0, 1))
     X_tr = np.clip(X_tr + 0.03 * rng.standard_normal(X_tr.shape), 0, 1)
     return (X_tr.reshape(4000, -1), imgs[i_te].reshape(len(i_te), -1), y[pick],
@@ -90,7 +90,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-iter", type=int, default=30)
-    parser.add_argument("--dtype", choices=["float32", "float64", "both"], default="both")
+    parser.add_argument("--dtype", choices=["float32", "float64", "both"],
+                        default="both")
     parser.add_argument("--shape", choices=["784", "digits", "both"], default="both")
     parser.add_argument("--n-jobs", default="1,2")
     parser.add_argument("--default-blas-repeats", type=int, default=1,
@@ -141,7 +142,8 @@ def main():
                     print(f"{nj:>6} {label:<9} {best[label]:7.2f} "
                           f"{statistics.median(times[label]):7.2f} "
                           f"{len(times[label]):>4} {model.score(Xte, y_te):8.4f} "
-                          f"{model.oob_score_:6.3f} {best[label] / best['sklearn']:8.3f} "
+                          f"{model.oob_score_:6.3f} "
+                          f"{best[label] / best['sklearn']:8.3f} "
                           f"{ref1}", flush=True)
             print(f"uptime: {os.popen('uptime').read().strip()}")
 

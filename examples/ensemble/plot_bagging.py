@@ -51,7 +51,8 @@ bag = BaggedMLPClassifier(member, n_estimators=K, oob_score=True, n_jobs=2,
 d = bag.error_decomposition(X_test, y_test)
 print(f"k={d.k}  v={d.v:.5f}  c={d.c:.5f}  eq.4={d.eq4:.5f}  "
       f"measured={d.ensemble_error:.5f}  (c/v = {d.c / d.v:.2f})")
-print(f"OOB accuracy {bag.oob_score_:.4f}, test accuracy {bag.score(X_test, y_test):.4f}")
+print(f"OOB accuracy {bag.oob_score_:.4f}, "
+      f"test accuracy {bag.score(X_test, y_test):.4f}")
 
 # %%
 # Sub-ensembles of k members, from the members' test probabilities.  Eq. 4

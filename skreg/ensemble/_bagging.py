@@ -175,7 +175,7 @@ def _member_predict(est, X, classes):
 
 
 class ErrorDecomposition(NamedTuple):
-    """Seed eq. 4 measured on data (see :meth:`BaggedMLPClassifier.error_decomposition`)."""
+    """Seed eq. 4 measured on data (:meth:`BaggedMLPClassifier.error_decomposition`)."""
 
     k: int
     v: float
@@ -533,7 +533,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
             parts = self._parallel(len(self.estimators_))(
                 delayed(_member_oob)(est, X, self.classes_, int(s), self._n_drawn_fit,
                                      self.bootstrap)
-                for est, s in zip(self.estimators_, self._seeds)
+                for est, s in zip(self.estimators_, self._seeds, strict=True)
             )
         acc = np.zeros((n, n_classes))
         votes = np.zeros(n)
@@ -585,7 +585,8 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         parallel = self._parallel(len(self.estimators_))
         with _single_threaded_blas():
             return parallel(
-                delayed(_member_predict)(est, X, self.classes_) for est in self.estimators_
+                delayed(_member_predict)(est, X, self.classes_)
+                for est in self.estimators_
             )
 
     def predict_proba(self, X):

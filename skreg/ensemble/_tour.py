@@ -26,7 +26,8 @@ def bagged_mlp(data):
         _, t_theirs = timed(theirs.fit, data.X_train, data.y_train)
     return TourRow(
         estimator="BaggedMLPClassifier",
-        technique="bagging: 5 bootstrap MLP(64) x 40 epochs, soft vote (small for the tour)",
+        technique="bagging: 5 bootstrap MLP(64) x 40 epochs, soft vote "
+        "(small for the tour)",
         baseline="BaggingClassifier(MLPClassifier)",
         metric="accuracy",
         score=float(ours.score(data.X_test, data.y_test)),

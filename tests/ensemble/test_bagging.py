@@ -12,7 +12,12 @@ from sklearn.linear_model import LogisticRegression
 
 from skreg.ensemble import BaggedMLPClassifier
 from skreg.neural_network import DropoutMLPClassifier, MLPClassifier
-from skreg.neural_network._engine import EngineConfig, Layout, glorot_init, loss_and_gradient
+from skreg.neural_network._engine import (
+    EngineConfig,
+    Layout,
+    glorot_init,
+    loss_and_gradient,
+)
 
 from ..test_contracts import assert_same_fitted_state
 
@@ -87,9 +92,10 @@ def test_distinct_rows_with_multiplicities_is_the_bootstrap_objective(seed):
     coefs, intercepts = glorot_init(layout.units, "relu", np.random.RandomState(seed),
                                     np.float64)
     theta = layout.pack(coefs, intercepts, np.float64)
-    for cfg in (EngineConfig(alpha=0.1), EngineConfig(alpha=0.0, activation_penalty="l1",
-                                                      activation_penalty_alpha=0.01)):
-        loss_rep, grad_rep = loss_and_gradient(theta, layout, X[idx], y[idx], None, cfg, 1)
+    l1 = EngineConfig(alpha=0.0, activation_penalty="l1", activation_penalty_alpha=0.01)
+    for cfg in (EngineConfig(alpha=0.1), l1):
+        loss_rep, grad_rep = loss_and_gradient(theta, layout, X[idx], y[idx], None,
+                                               cfg, 1)
         loss_w, grad_w = loss_and_gradient(theta, layout, X[rows], y[rows],
                                            counts[rows].astype(float), cfg, 1)
         np.testing.assert_allclose(loss_w, loss_rep, rtol=1e-12)
@@ -99,7 +105,7 @@ def test_distinct_rows_with_multiplicities_is_the_bootstrap_objective(seed):
 def test_member_batch_size_carries_the_template_batch_weight():
     X, y = make_data(n=300)
     bag = small(n_estimators=3).fit(X, y)
-    for m, s in zip(bag.estimators_, bag.estimators_samples_):
+    for m, s in zip(bag.estimators_, bag.estimators_samples_, strict=True):
         n_distinct = np.unique(s).shape[0]
         assert m.batch_size == round(200 * n_distinct / 300)
     bag = small(n_estimators=2, bootstrap=False, max_samples=0.5).fit(X, y)
@@ -178,7 +184,7 @@ def test_warm_start_grows_to_the_same_ensemble():
 def _oob_by_hand(bag, X, y):
     n, C = X.shape[0], bag.classes_.shape[0]
     acc, votes = np.zeros((n, C)), np.zeros(n)
-    for m, s in zip(bag.estimators_, bag.estimators_samples_):
+    for m, s in zip(bag.estimators_, bag.estimators_samples_, strict=True):
         oob = np.setdiff1d(np.arange(n), s)
         p = m.predict_proba(X[oob])
         if bag.voting == "soft":
@@ -259,8 +265,8 @@ def test_any_engine_regularizer_works_inside():
     assert all(type(m) is DropoutMLPClassifier for m in bag.estimators_)
     assert bag.score(X, y) > 0.5
     ref = MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, random_state=0).fit(X, y)
-    tied = MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, tie_to=ref, tie_alpha=0.1,
-                         activation_penalty="l1", max_norm=2.0)
+    tied = MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, tie_to=ref,
+                         tie_alpha=0.1, activation_penalty="l1", max_norm=2.0)
     bag = small(estimator=tied, n_estimators=2).fit(X, y)
     assert all(m.tie_to is ref for m in bag.estimators_)  # shared, not cloned
 
