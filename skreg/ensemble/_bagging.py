@@ -25,9 +25,7 @@ How the members are trained (and why it is fast)
   ``n_jobs`` (OpenBLAS results change in the last bit with its thread count).
 """
 
-import threading
 import warnings
-from contextlib import contextmanager
 from numbers import Integral
 from typing import NamedTuple
 
@@ -36,8 +34,8 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from threadpoolctl import threadpool_limits
 
+from ..utils._blas import single_threaded_blas
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -54,28 +52,10 @@ _MAX_INT = np.iinfo(np.int32).max
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 
 
-# --- BLAS held at one thread while members train ------------------------------
-# threadpoolctl's limit is process-wide, so concurrent members (joblib or dask
-# threads) share one reference-counted limit: the first to enter sets it, the
-# last to leave restores the user's setting.
-_BLAS_LOCK = threading.Lock()
-_BLAS_STATE = {"users": 0, "limiter": None}
-
-
-@contextmanager
-def _single_threaded_blas():
-    with _BLAS_LOCK:
-        if _BLAS_STATE["users"] == 0:
-            _BLAS_STATE["limiter"] = threadpool_limits(limits=1, user_api="blas")
-        _BLAS_STATE["users"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _BLAS_STATE["users"] -= 1
-            if _BLAS_STATE["users"] == 0:
-                _BLAS_STATE["limiter"].restore_original_limits()
-                _BLAS_STATE["limiter"] = None
+# BLAS is held at one thread while members train and predict: OpenBLAS
+# changes the last bits of results with its thread count, so pinning it is
+# what makes the ensemble bit-identical for any n_jobs.  The limit is the
+# package-wide one (skreg.utils._blas), entered first in the calling thread.
 
 
 # --- one member -----------------------------------------------------------------
@@ -134,7 +114,7 @@ def _scaled_batch_size(est, n_drawn, n_weighted, n_rows):
 
 def _fit_member(template, X, y, y_enc, n_classes, seed, n_drawn, bootstrap):
     """Train one member; module level so every joblib backend can ship it."""
-    with _single_threaded_blas():
+    with single_threaded_blas():
         n = X.shape[0]
         net_seed, idx = _draw_member(seed, n, n_drawn, bootstrap)
         counts = np.bincount(idx, minlength=n)
@@ -160,7 +140,7 @@ def _member_proba(est, X, classes):
 
 
 def _member_oob(est, X, classes, seed, n_drawn, bootstrap):
-    with _single_threaded_blas():
+    with single_threaded_blas():
         n = X.shape[0]
         _, idx = _draw_member(seed, n, n_drawn, bootstrap)
         oob = np.flatnonzero(np.bincount(idx, minlength=n) == 0)
@@ -170,7 +150,7 @@ def _member_oob(est, X, classes, seed, n_drawn, bootstrap):
 
 
 def _member_predict(est, X, classes):
-    with _single_threaded_blas():
+    with single_threaded_blas():
         return _member_proba(est, X, classes)
 
 
@@ -507,7 +487,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
             random_state.randint(_MAX_INT, size=len(self.estimators_))
         seeds = random_state.randint(_MAX_INT, size=n_more).astype(np.int64)
 
-        with _single_threaded_blas():
+        with single_threaded_blas():
             members = self._parallel(n_more)(
                 delayed(_fit_member)(template, X, y, y_enc, classes.shape[0], int(s),
                                      n_drawn, self.bootstrap)
@@ -529,7 +509,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _set_oob_score(self, X, y_enc):
         n, n_classes = X.shape[0], self.classes_.shape[0]
-        with _single_threaded_blas():
+        with single_threaded_blas():
             parts = self._parallel(len(self.estimators_))(
                 delayed(_member_oob)(est, X, self.classes_, int(s), self._n_drawn_fit,
                                      self.bootstrap)
@@ -583,7 +563,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     def _member_probas(self, X):
         """Each member's probabilities (ensemble columns), in member order."""
         parallel = self._parallel(len(self.estimators_))
-        with _single_threaded_blas():
+        with single_threaded_blas():
             return parallel(
                 delayed(_member_predict)(est, X, self.classes_)
                 for est in self.estimators_
