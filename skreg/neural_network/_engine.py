@@ -214,6 +214,11 @@ class Workspace:
         self.KB = np.zeros(tot, dtype=np.float64)
         wmax = int((layout.units[:-1] * layout.units[1:]).max())
         self.WB = np.empty(wmax if fast else 1, dtype=dtype)
+        # Scratch of the input-perturbation (adversarial) and the
+        # tangent-propagation options: each option sizes its own buffer,
+        # so the kernels' signatures need not change when one is added.
+        self.AWA = np.empty(1, dtype=dtype)
+        self.AWT = np.empty(1, dtype=dtype)
 
     def arrays(self):
         return (
@@ -226,6 +231,8 @@ class Workspace:
             self.DV,
             self.KB,
             self.WB,
+            self.AWA,
+            self.AWT,
         )
 
 

@@ -37,13 +37,13 @@ regularizer means adding an index and a branch, never a new training loop.
 Entry points (called from Python)
 ---------------------------------
 * ``run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off,
-  b_off, n_coef, H, HT, S, Z, D, V, DV, KB, WB, bs_max, iopts, fopts, seed,
+  b_off, n_coef, H, HT, S, Z, D, V, DV, KB, WB, AWA, AWT, bs_max, iopts, fopts, seed,
   step, opt_step, lr) -> (status, sum_b loss_b * n_b, step, opt_step)``:
   every minibatch of ``order`` (any index array: a permutation, or a
   bootstrap sample with repeats) -- gather, forward, backward, penalties,
   optimizer update, max-norm -- in one call.
 * ``loss_grad_full(theta, grad, ref, units, uoff, w_off, b_off, n_coef, X, Y,
-  sw, idx, H, ..., WB, iopts, fopts, seed, step) -> loss``: the same step
+  sw, idx, H, ..., WB, AWA, AWT, iopts, fopts, seed, step) -> loss``: the same step
   on ``idx`` as one batch, gradient finished (L-BFGS, gradient tests).
 * ``predict_proba_chunks`` / ``predict_proba_mc`` / ``input_gradient_chunks``.
 * Inside: ``batch_loss_grad`` (one minibatch) = ``forward`` ->
@@ -56,13 +56,14 @@ Hooks for later estimators (one training loop)
   when ``iopts[I_ADVERSARIAL]`` is set: (1) ``forward``, scale the output
   deltas by alpha, ``backward(want_xgrad=True)`` -> clean gradient in
   ``grad`` and dJ/dx in ``D[0]``; (2) write ``x_adv = clip(x + eps
-  sign(D[0]))`` rows into a workspace ``XA``; (3) ``forward`` with
+  sign(D[0]))`` rows into the adversarial scratch ``AWA``; (3) ``forward`` with
   ``X=XA, idx=arange, kid=idx`` (same dropout masks), deltas scaled by
   1 - alpha, ``backward`` into a second gradient buffer; add.  PGD repeats
   (2) with projections; VAT replaces the label delta with the KL delta
   ``p(x + r) - p(x)`` and finds ``r`` by power iteration on the same passes.
   ``fopts[13:]`` hold epsilon, alpha, clip.
-* Tangent propagation (``iopts[I_TANGENT]``): after ``forward``, a
+  ``AWA`` (sized by ``Workspace``) is that option's scratch only.
+* Tangent propagation (``iopts[I_TANGENT]``, scratch ``AWT``): after ``forward``, a
   forward-mode pass per tangent v: ``T_0 = v``, ``T_{l+1} = f'(z_l) * (T_l
   W_l)`` (batched matmuls on the same views); penalty ``sum ||T_L||^2``; its
   reverse pass adds into ``grad`` before ``optimizer_update``.
@@ -1053,6 +1054,8 @@ def batch_loss_grad(
     DV,
     KB,
     WB,
+    AWA,
+    AWT,
     bs_max,
     iopts,
     fopts,
@@ -1373,6 +1376,8 @@ def run_epoch(
     DV,
     KB,
     WB,
+    AWA,
+    AWT,
     bs_max,
     iopts,
     fopts,
@@ -1416,6 +1421,8 @@ def run_epoch(
             DV,
             KB,
             WB,
+            AWA,
+            AWT,
             bs_max,
             iopts,
             fopts,
@@ -1471,6 +1478,8 @@ def loss_grad_full(
     DV,
     KB,
     WB,
+    AWA,
+    AWT,
     iopts,
     fopts,
     seed,
@@ -1504,6 +1513,8 @@ def loss_grad_full(
         DV,
         KB,
         WB,
+        AWA,
+        AWT,
         nb,
         iopts,
         fopts,

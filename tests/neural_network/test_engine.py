@@ -296,7 +296,7 @@ def test_input_gradient_kernel_under_dropout(activation):
     Y = y.astype(np.int64)
 
     def run(Xv):
-        H, HT, S, Z, D, V, DV, KB, WB = ws.arrays()
+        H, HT, S, Z, D, V, DV, KB, WB, _, _ = ws.arrays()
         K.forward(
             theta,
             *layout.kernel_args(),
