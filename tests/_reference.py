@@ -155,3 +155,62 @@ def tangent_distance_reference(x, y, Tx, Ty=None):
         return float(np.linalg.norm(target))
     coef = np.linalg.lstsq(A, target, rcond=None)[0]
     return float(np.linalg.norm(A @ coef - target))
+
+
+# --- metrics ---
+
+
+def fd_input_gradient(loss, x, h=1e-6):
+    """Central differences ``(loss(x + h e_j) - loss(x - h e_j)) / 2h``."""
+    x = np.asarray(x, dtype=np.float64)
+    g = np.empty_like(x)
+    for j in range(x.shape[0]):
+        e = np.zeros_like(x)
+        e[j] = h
+        g[j] = (loss(x + e) - loss(x - e)) / (2 * h)
+    return g
+
+
+def attack_reference(proba, X, y_idx, epsilon, attack="fgsm", steps=10,
+                     step_size=None, clip=None, start=None, zero_tol=1e-8):
+    """FGSM / L-inf PGD one sample at a time with finite-difference gradients.
+
+    ``proba(x) -> class probabilities`` of one row.  FGSM:
+    ``x + eps sign(g)`` (``g`` below ``zero_tol`` in magnitude counts as 0),
+    clipped to the ball and the box.  PGD: the FGSM point is the first
+    candidate; iterate from ``start`` (a given start point per row, else the
+    FGSM point) ``x <- proj(x + step sign(g))``; keep the best candidate:
+    misclassified beats correct, then larger loss.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if step_size is None:
+        step_size = 2.5 * epsilon / steps
+    lo, hi = (-np.inf, np.inf) if clip is None else clip
+
+    def project(z, x):
+        return np.clip(np.clip(z, x - epsilon, x + epsilon), lo, hi)
+
+    out = np.empty_like(X)
+    for i in range(X.shape[0]):
+        x, k = X[i], y_idx[i]
+
+        def loss(z, k=k):
+            return -np.log(proba(z)[k])
+
+        def sign_grad(z, loss=loss):
+            g = fd_input_gradient(loss, z)
+            return np.where(np.abs(g) < zero_tol, 0.0, np.sign(g))
+
+        def key(z, loss=loss, k=k):
+            return (int(np.argmax(proba(z)) != k), loss(z))
+
+        best = project(x + epsilon * sign_grad(x), x)
+        if attack == "pgd":
+            best_key = key(best)
+            cur = best.copy() if start is None else project(start[i], x)
+            for _ in range(steps):
+                cur = project(cur + step_size * sign_grad(cur), x)
+                if key(cur) > best_key:
+                    best, best_key = cur.copy(), key(cur)
+        out[i] = best
+    return out

@@ -1,3 +1,15 @@
 """Robustness metrics (accuracy under adversarial attack)."""
 
-__all__ = []
+from ._robustness import (
+    adversarial_accuracy,
+    fgsm_attack,
+    make_adversarial_scorer,
+    pgd_attack,
+)
+
+__all__ = [
+    "adversarial_accuracy",
+    "fgsm_attack",
+    "make_adversarial_scorer",
+    "pgd_attack",
+]
