@@ -5,6 +5,9 @@ import pytest
 
 # Examples and the tour draw figures; never open a window in tests.
 os.environ.setdefault("MPLBACKEND", "Agg")
+# scikit-learn runs its array-API input check (numpy namespace) only when
+# scipy's array-API mode is on; it must be set before scipy is imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 #: Seeds every randomised test runs under, so no test leans on a lucky seed.
 SEEDS = (0, 1, 2)
