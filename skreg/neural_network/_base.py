@@ -43,7 +43,14 @@ from ..utils._sklearn_compat import (
     validate_data,
 )
 from . import _kernels as K
-from ._engine import EngineConfig, Layout, Workspace, glorot_init, inference_options
+from ._engine import (
+    EngineConfig,
+    Layout,
+    Workspace,
+    glorot_init,
+    inference_options,
+    tangent_argument,
+)
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _PREDICT_CHUNK = 1024
@@ -196,6 +203,11 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
     def _validate_engine_params(self):
         """Extra fit-time checks of a subclass (default: none)."""
 
+    def _tangent_vectors(self, X, tangents):
+        """Per-sample tangents (n_samples, n_tangents, n_features) for the
+        tangent-propagation penalty, or None (default: no penalty)."""
+        return None
+
     def _init_random_state(self, rs):
         """Draw extra seeds at the first fit (default: none, so the plain
         network consumes ``random_state`` exactly as scikit-learn does)."""
@@ -335,7 +347,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 )
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, tangents=None):
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -430,23 +442,34 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         theta = layout.pack(self.coefs_, self.intercepts_, dtype)
         cfg.tie_ref = self._resolve_tie_ref(layout, dtype)
         iopts, fopts = cfg.to_arrays(0 if n_outputs == 1 else 1, dtype)
+        # per-sample tangent vectors (tangent propagation), or a dummy
+        TV = tangent_argument(self._tangent_vectors(X, tangents), iopts, dtype)
 
         if self.solver in _STOCHASTIC_SOLVERS:
             theta = self._fit_stochastic(
-                X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental
+                X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental, TV
             )
         else:
-            theta = self._fit_lbfgs(X, y_idx, sw, layout, theta, cfg, iopts, fopts)
+            theta = self._fit_lbfgs(
+                X, y_idx, sw, layout, theta, cfg, iopts, fopts, TV
+            )
 
         if not np.isfinite(theta).all():
             raise _nonfinite_error("fit")
         self.coefs_, self.intercepts_ = layout.unpack(theta)
         return self
 
-    def _fit_lbfgs(self, X, y_idx, sw, layout, theta, cfg, iopts, fopts):
+    def _fit_lbfgs(self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, TV):
         dtype = theta.dtype
         n = X.shape[0]
-        ws = Workspace(layout, n, dtype, None, need_pre=cfg.activation_penalty == "kl")
+        ws = Workspace(
+            layout,
+            n,
+            dtype,
+            None,
+            need_pre=cfg.activation_penalty == "kl",
+            n_tangents=int(iopts[K.I_TANGENT]),
+        )
         ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)
         idx = np.arange(n, dtype=np.int64)
         th = np.empty_like(theta)
@@ -466,6 +489,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 sw,
                 idx,
                 *ws.arrays(),
+                TV,
                 iopts,
                 fopts,
                 0,
@@ -499,7 +523,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         return res.x.astype(dtype)
 
     def _fit_stochastic(
-        self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental
+        self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental, TV
     ):
         dtype = theta.dtype
         v_shape = theta.shape if self.solver == "adam" else (1,)
@@ -543,8 +567,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             X_tr = np.ascontiguousarray(X[idx_train])
             y_tr = np.ascontiguousarray(y_idx[idx_train])
             sw_tr = np.ascontiguousarray(sw[idx_train])
+            TV_tr = np.ascontiguousarray(TV[idx_train]) if iopts[K.I_TANGENT] else TV
         else:
-            X_tr, y_tr, sw_tr = X, y_idx, sw
+            X_tr, y_tr, sw_tr, TV_tr = X, y_idx, sw, TV
 
         n = X_tr.shape[0]
         if self.batch_size == "auto":
@@ -559,7 +584,12 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             bs = int(np.clip(self.batch_size, 1, n))
 
         ws = Workspace(
-            layout, bs, dtype, cfg.dropout, need_pre=cfg.activation_penalty == "kl"
+            layout,
+            bs,
+            dtype,
+            cfg.dropout,
+            need_pre=cfg.activation_penalty == "kl",
+            n_tangents=int(iopts[K.I_TANGENT]),
         )
         wsa = ws.arrays()
         ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)
@@ -587,6 +617,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                     *args,
                     layout.n_coef,
                     *wsa,
+                    TV_tr,
                     bs,
                     iopts,
                     fopts,

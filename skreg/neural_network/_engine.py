@@ -195,7 +195,9 @@ def inference_options(
 class Workspace:
     """Per-batch buffers, allocated once per fit for ``bs_max`` rows."""
 
-    def __init__(self, layout, bs_max, dtype, dropout=None, need_pre=False):
+    def __init__(
+        self, layout, bs_max, dtype, dropout=None, need_pre=False, n_tangents=0
+    ):
         tot = int(layout.uoff[-1])  # sum of all widths
         below = int(layout.uoff[-2])  # widths of layers 0..L-1
         fast = dropout == "fast"
@@ -218,7 +220,12 @@ class Workspace:
         # tangent-propagation options: each option sizes its own buffer,
         # so the kernels' signatures need not change when one is added.
         self.AWA = np.empty(1, dtype=dtype)
-        self.AWT = np.empty(1, dtype=dtype)
+        self.AWT = np.empty(
+            K.tangent_scratch_size(layout.units, bs_max, n_tangents)
+            if n_tangents
+            else 1,
+            dtype=dtype,
+        )
 
     def arrays(self):
         return (
@@ -236,13 +243,44 @@ class Workspace:
         )
 
 
+def tangent_argument(tangents, iopts, dtype):
+    """The kernels' ``TV`` argument: tangents (n_samples, n_tangents,
+    n_features) as a C-contiguous (n_samples, n_tangents * n_features)
+    array in the model dtype, and ``iopts[I_TANGENT] = n_tangents``; a
+    (1, 1) dummy with the option off when ``tangents`` is None or empty.
+    """
+    if tangents is None or tangents.shape[1] == 0:
+        iopts[K.I_TANGENT] = 0
+        return np.zeros((1, 1), dtype=dtype)
+    if iopts[K.I_DROPOUT] == K.DROP_FAST:
+        raise ValueError(
+            "Tangent propagation is not available with fast dropout (the "
+            "penalty would need the tangents' distribution); use Bernoulli "
+            "dropout or none."
+        )
+    n, k, d = tangents.shape
+    iopts[K.I_TANGENT] = k
+    return np.ascontiguousarray(tangents.reshape(n, k * d), dtype=dtype)
+
+
 def loss_and_gradient(
-    theta, layout, X, y_idx, sample_weight, config, out_kind, seed=0, step=0
+    theta,
+    layout,
+    X,
+    y_idx,
+    sample_weight,
+    config,
+    out_kind,
+    seed=0,
+    step=0,
+    tangents=None,
 ):
     """Objective and gradient on the flat vector, the whole data as one batch.
 
     The same kernel path as a training minibatch (used by L-BFGS and by the
-    finite-difference tests).  ``y_idx`` are class indices (0/1 for binary).
+    finite-difference tests).  ``y_idx`` are class indices (0/1 for binary);
+    ``tangents`` (n_samples, n_tangents, n_features) switch on the
+    tangent-propagation penalty (strength ``config.extra_f[F_TANGENT_ALPHA]``).
     """
     dtype = theta.dtype
     X = np.ascontiguousarray(X, dtype=dtype)
@@ -253,8 +291,14 @@ def loss_and_gradient(
         else np.ascontiguousarray(sample_weight, dtype=np.float64)
     )
     iopts, fopts = config.to_arrays(out_kind, dtype)
+    TV = tangent_argument(tangents, iopts, dtype)
     ws = Workspace(
-        layout, n, dtype, config.dropout, need_pre=config.activation_penalty == "kl"
+        layout,
+        n,
+        dtype,
+        config.dropout,
+        need_pre=config.activation_penalty == "kl",
+        n_tangents=int(iopts[K.I_TANGENT]),
     )
     ref = (
         config.tie_ref.astype(dtype)
@@ -273,6 +317,7 @@ def loss_and_gradient(
         sw,
         np.arange(n, dtype=np.int64),
         *ws.arrays(),
+        TV,
         iopts,
         fopts,
         seed,

@@ -37,13 +37,13 @@ regularizer means adding an index and a branch, never a new training loop.
 Entry points (called from Python)
 ---------------------------------
 * ``run_epoch(X, Y, sw, order, theta, grad, m1, m2, ref, units, uoff, w_off,
-  b_off, n_coef, H, HT, S, Z, D, V, DV, KB, WB, AWA, AWT, bs_max, iopts, fopts, seed,
+  b_off, n_coef, H, HT, S, Z, D, V, DV, KB, WB, AWA, AWT, TV, bs_max, iopts, fopts, seed,
   step, opt_step, lr) -> (status, sum_b loss_b * n_b, step, opt_step)``:
   every minibatch of ``order`` (any index array: a permutation, or a
   bootstrap sample with repeats) -- gather, forward, backward, penalties,
   optimizer update, max-norm -- in one call.
 * ``loss_grad_full(theta, grad, ref, units, uoff, w_off, b_off, n_coef, X, Y,
-  sw, idx, H, ..., WB, AWA, AWT, iopts, fopts, seed, step) -> loss``: the same step
+  sw, idx, H, ..., WB, AWA, AWT, TV, iopts, fopts, seed, step) -> loss``: the same step
   on ``idx`` as one batch, gradient finished (L-BFGS, gradient tests).
 * ``predict_proba_chunks`` / ``predict_proba_mc`` / ``input_gradient_chunks``.
 * Inside: ``batch_loss_grad`` (one minibatch) = ``forward`` ->
@@ -67,6 +67,10 @@ Hooks for later estimators (one training loop)
   forward-mode pass per tangent v: ``T_0 = v``, ``T_{l+1} = f'(z_l) * (T_l
   W_l)`` (batched matmuls on the same views); penalty ``sum ||T_L||^2``; its
   reverse pass adds into ``grad`` before ``optimizer_update``.
+  Per-sample tangents come in ``TV`` (n_samples, n_tangents * n_features;
+  a (1, 1) dummy when off), ``iopts[I_TANGENT]`` = n_tangents,
+  ``fopts[F_TANGENT_ALPHA]`` (23; 23..31 are this option's) the strength;
+  see the "tangent propagation (issue 7)" section.
 * A weight-shared (convolutional) layer: a per-layer kind array beside
   ``units`` and kernel views at ``w_off[l]`` of the same flat buffer;
   ``forward``/``backward`` dispatch on the kind, masks and penalties act on
@@ -1030,6 +1034,301 @@ def fast_forward_backward(
     return total, 0.0, sw_sum
 
 
+# --- tangent propagation (issue 7) ---------------------------------------------
+# Option: iopts[I_TANGENT] = n_tangents (0: off); fopts[F_TANGENT_ALPHA].
+# Per-sample tangents arrive in TV (n_samples, n_tangents * n_features);
+# scratch lives in AWT (sized by tangent_scratch_size).  fopts 23..31 are
+# this option's; 13..22 belong to adversarial training.
+F_TANGENT_ALPHA = 23
+
+
+@jit
+def _tangent_offsets(units, bs, k):
+    """Offsets (in AWT) of the tangent pass's buffers; the last is the size.
+
+    Returns ``(ta, u, fp, fpp, ga, gb, za, zb, wt, gr, sc0, size)``:
+    ``ta`` tangent inputs of every layer (nb*k rows, row ``r*k + t``), ``u``
+    their products with ``W_l``, ``fp``/``fpp`` the (dropout-scaled) first
+    and second activation derivatives of every hidden layer (nb rows),
+    ``ga``/``gb`` ping-pong tangent deltas, ``za``/``zb`` ping-pong primal
+    deltas, ``wt`` a weight-shaped temporary, ``gr`` the penalty's gradient
+    (parameter layout), ``sc0`` one row of input dropout scales.
+    """
+    L = units.shape[0] - 1
+    below = 0
+    above = 0
+    wmax = 1
+    pmax = 1
+    n_params = 0
+    for l in range(L):
+        below += units[l]
+        above += units[l + 1]
+        wmax = max(wmax, units[l + 1], units[l])
+        pmax = max(pmax, units[l] * units[l + 1])
+        n_params += units[l] * units[l + 1] + units[l + 1]
+    hid = below - units[0]
+    ta = 0
+    u = ta + bs * k * below
+    fp = u + bs * k * above
+    fpp = fp + bs * hid
+    ga = fpp + bs * hid
+    gb = ga + bs * k * wmax
+    za = gb + bs * k * wmax
+    zb = za + bs * wmax
+    wt = zb + bs * wmax
+    gr = wt + pmax
+    sc0 = gr + n_params
+    size = sc0 + units[0]
+    return ta, u, fp, fpp, ga, gb, za, zb, wt, gr, sc0, size
+
+
+@jit
+def tangent_scratch_size(units, bs, k):
+    """Length of the AWT buffer the tangent pass needs."""
+    return _tangent_offsets(units, bs, k)[-1]
+
+
+@jit
+def _layer_offset(units, l, rows):
+    """Offset of layer ``l``'s block inside a buffer of per-layer blocks of
+    ``rows`` rows each (layers ``0..l-1`` before it)."""
+    off = 0
+    for m in range(l):
+        off += rows * units[m]
+    return off
+
+
+@jit
+def tangent_forward(
+    theta,
+    units,
+    uoff,
+    w_off,
+    TV,
+    idx,
+    kid,
+    i0,
+    nb,
+    sw,
+    H,
+    HT,
+    S,
+    AWT,
+    bs_max,
+    iopts,
+    fopts,
+    seed,
+    step,
+):
+    """Forward-mode (Jacobian-vector) pass along every sample's tangents.
+
+    With ``T_0 = m_0 * v`` (the input dropout mask, if any), per layer
+    ``U_l = T_l W_l`` and, for hidden layers, ``T_{l+1} = m_{l+1} f'(z_l)
+    U_l`` (the primal pass's masks and pre-activations); ``J = U_{L-1}`` is
+    the directional derivative of the logits along ``v``.  All tangents of
+    a batch are stacked (row ``r * k + t``), so each layer is one matmul.
+
+    Returns the raw penalty ``alpha sum_r sw_r sum_t ||J_{r,t}||^2`` and
+    leaves ``2 alpha sw_r J_{r,t}`` (its gradient w.r.t. ``J``) in the
+    ``ga`` buffer for :func:`tangent_backward`.
+    """
+    L = units.shape[0] - 1
+    k = iopts[I_TANGENT]
+    act = iopts[I_ACT]
+    alpha = fopts[F_TANGENT_ALPHA]
+    drop = iopts[I_DROPOUT] == DROP_BERNOULLI
+    drop_in = drop and fopts[F_KEEP_INPUT] < 1.0
+    drop_hid = drop and fopts[F_KEEP_HIDDEN] < 1.0
+    relu_fused = act == ACT_RELU and iopts[I_PENALTY] == PEN_NONE
+    ta, u, fp, fpp, ga, gb, za, zb, wt, gr, sc0, size = _tangent_offsets(
+        units, bs_max, k
+    )
+    n0 = units[0]
+    nk = nb * k
+    TA0 = _view(AWT, ta, nk, n0)
+    if drop_in:
+        thr_in, sc_in64 = keep_threshold(fopts[F_KEEP_INPUT])
+        scl = np.empty(1, dtype=theta.dtype)
+        scl[0] = sc_in64
+        s0 = AWT[sc0 : sc0 + n0]
+        for r in range(nb):
+            i = idx[i0 + r]
+            _keep_scales(s0, _layer_key(seed, step, kid[i0 + r], 0), thr_in, scl[0])
+            for t in range(k):
+                row = TA0[r * k + t]
+                base = t * n0
+                for j in range(n0):
+                    row[j] = TV[i, base + j] * s0[j]
+    else:
+        for r in range(nb):
+            i = idx[i0 + r]
+            for t in range(k):
+                row = TA0[r * k + t]
+                base = t * n0
+                for j in range(n0):
+                    row[j] = TV[i, base + j]
+    sc_hid = np.empty(1, dtype=theta.dtype)
+    sc_hid[0] = keep_threshold(fopts[F_KEEP_HIDDEN])[1]
+    for l in range(L):
+        nin = units[l]
+        nout = units[l + 1]
+        W = _view(theta, w_off[l], nin, nout)
+        TA = _view(AWT, ta + _layer_offset(units, l, nk), nk, nin)
+        U = _view(AWT, u + _layer_offset(units[1:], l, nk), nk, nout)
+        np.dot(TA, W, U)
+        if l == L - 1:
+            break
+        # derivatives of the (masked) hidden output w.r.t. its pre-activation
+        Hl = _view(H, bs_max * uoff[l + 1], nb, nout)
+        hoff = _layer_offset(units[1:], l, nb)
+        FP = _view(AWT, fp + hoff, nb, nout)
+        FPP = _view(AWT, fpp + hoff, nb, nout)
+        for r in range(nb):
+            for j in range(nout):
+                h = Hl[r, j]
+                if act == ACT_RELU:
+                    d1 = 1.0 if h > 0 else 0.0
+                    d2 = 0.0
+                elif act == ACT_TANH:
+                    d1 = 1.0 - h * h
+                    d2 = -2.0 * h * d1
+                elif act == ACT_LOGISTIC:
+                    d1 = h * (1.0 - h)
+                    d2 = d1 * (1.0 - 2.0 * h)
+                else:
+                    d1 = 1.0
+                    d2 = 0.0
+                FP[r, j] = d1
+                FPP[r, j] = d2
+        if drop_hid:
+            if relu_fused:
+                # kept and active <=> HT > 0 (scales were not stored)
+                HTl = _view(HT, bs_max * uoff[l + 1], nb, nout)
+                for r in range(nb):
+                    for j in range(nout):
+                        FP[r, j] = sc_hid[0] if HTl[r, j] > 0 else 0.0
+            else:
+                Sl = _view(S, bs_max * uoff[l + 1], nb, nout)
+                for r in range(nb):
+                    for j in range(nout):
+                        FP[r, j] *= Sl[r, j]
+                        FPP[r, j] *= Sl[r, j]
+        TN = _view(AWT, ta + _layer_offset(units, l + 1, nk), nk, nout)
+        for r in range(nb):
+            fr = FP[r]
+            for t in range(k):
+                a = r * k + t
+                for j in range(nout):
+                    TN[a, j] = fr[j] * U[a, j]
+    nout = units[L]
+    J = _view(AWT, u + _layer_offset(units[1:], L - 1, nk), nk, nout)
+    G = _view(AWT, ga, nk, nout)
+    total = 0.0
+    for r in range(nb):
+        w = sw[idx[i0 + r]]
+        c = 2.0 * alpha * w
+        acc = 0.0
+        for t in range(k):
+            a = r * k + t
+            for j in range(nout):
+                v = J[a, j]
+                acc += v * v
+                G[a, j] = c * v
+        total += w * acc
+    return alpha * total
+
+
+@jit
+def tangent_backward(
+    theta, units, uoff, w_off, b_off, nb, H, HT, AWT, bs_max, iopts, fopts
+):
+    """Exact gradient of the penalty of :func:`tangent_forward`, into the
+    ``gr`` part of AWT (raw scale, parameter layout).
+
+    Reverse mode through the tangent pass: with ``G_U`` the gradient w.r.t.
+    ``U_l`` and ``G_Z`` the one w.r.t. the primal pre-activation ``z_l``
+    (zero at the logits, which the penalty does not read),
+    ``dW_l = T_l^T G_U + A_l^T G_Z`` (``A_l`` the masked primal input),
+    ``db_l = sum G_Z``; below a hidden layer with ``G_T = G_U W_l^T``:
+    ``G_U <- m f'(z) G_T`` and ``G_Z <- m f'(z) (G_Z W_l^T)
+    + m f''(z) sum_t U_{t} G_{T,t}`` (the slope f'(z) depends on the
+    weights through z).
+    """
+    L = units.shape[0] - 1
+    k = iopts[I_TANGENT]
+    act = iopts[I_ACT]
+    drop = iopts[I_DROPOUT] == DROP_BERNOULLI
+    drop_in = drop and fopts[F_KEEP_INPUT] < 1.0
+    drop_hid = drop and fopts[F_KEEP_HIDDEN] < 1.0
+    second = act == ACT_TANH or act == ACT_LOGISTIC
+    ta, u, fp, fpp, ga, gb, za, zb, wt, gr, sc0, size = _tangent_offsets(
+        units, bs_max, k
+    )
+    nk = nb * k
+    n_params = size - units[0] - gr
+    GR = AWT[gr : gr + n_params]
+    GR[:] = 0.0
+    gu_off = ga
+    gt_off = gb
+    gz_off = za
+    gn_off = zb
+    have_gz = False
+    for l in range(L - 1, -1, -1):
+        nin = units[l]
+        nout = units[l + 1]
+        W = _view(theta, w_off[l], nin, nout)
+        TA = _view(AWT, ta + _layer_offset(units, l, nk), nk, nin)
+        GU = _view(AWT, gu_off, nk, nout)
+        gW = _view(GR, w_off[l], nin, nout)
+        np.dot(TA.T, GU, gW)
+        if have_gz:
+            GZ = _view(AWT, gz_off, nb, nout)
+            dropped = drop_in if l == 0 else drop_hid
+            if dropped:
+                Ain = _view(HT, bs_max * uoff[l], nb, nin)
+            else:
+                Ain = _view(H, bs_max * uoff[l], nb, nin)
+            T = _view(AWT, wt, nin, nout)
+            np.dot(Ain.T, GZ, T)
+            for a in range(nin):
+                for c in range(nout):
+                    gW[a, c] += T[a, c]
+            for r in range(nb):
+                for j in range(nout):
+                    GR[b_off[l] + j] += GZ[r, j]
+        if l == 0:
+            break
+        GT = _view(AWT, gt_off, nk, nin)
+        np.dot(GU, W.T, GT)
+        hoff = _layer_offset(units[1:], l - 1, nb)
+        FP = _view(AWT, fp + hoff, nb, nin)
+        FPP = _view(AWT, fpp + hoff, nb, nin)
+        GN = _view(AWT, gn_off, nb, nin)
+        if have_gz:
+            GZ = _view(AWT, gz_off, nb, nout)
+            np.dot(GZ, W.T, GN)
+            for r in range(nb):
+                for j in range(nin):
+                    GN[r, j] *= FP[r, j]
+        else:
+            GN[:, :] = 0.0
+        if second:
+            Ul = _view(AWT, u + _layer_offset(units[1:], l - 1, nk), nk, nin)
+            for r in range(nb):
+                for t in range(k):
+                    a = r * k + t
+                    for j in range(nin):
+                        GN[r, j] += FPP[r, j] * Ul[a, j] * GT[a, j]
+        for r in range(nb):
+            for t in range(k):
+                a = r * k + t
+                for j in range(nin):
+                    GT[a, j] *= FP[r, j]
+        gu_off, gt_off = gt_off, gu_off
+        gz_off, gn_off = gn_off, gz_off
+        have_gz = True
+
+
 # --- one minibatch: objective pieces and raw gradient ---------------------------
 @jit
 def batch_loss_grad(
@@ -1056,6 +1355,7 @@ def batch_loss_grad(
     WB,
     AWA,
     AWT,
+    TV,
     bs_max,
     iopts,
     fopts,
@@ -1128,6 +1428,12 @@ def batch_loss_grad(
         step,
         True,
     )
+    tangent = iopts[I_TANGENT] > 0
+    if tangent:  # tangent propagation (issue 7): JVP on the fresh primal pass
+        pen_sum += tangent_forward(
+            theta, units, uoff, w_off, TV, idx, idx, i0, nb, sw, H, HT, S, AWT,
+            bs_max, iopts, fopts, seed, step,
+        )  # fmt: skip
     P = _view(H, bs_max * uoff[L], nb, units[L])
     DL = _view(D, bs_max * uoff[L], nb, units[L])
     data_sum = output_loss_delta(P, DL, Y, sw, idx, i0, iopts[I_OUT], fopts[F_LOG_EPS])
@@ -1158,6 +1464,13 @@ def batch_loss_grad(
         True,
         False,
     )
+    if tangent:
+        tangent_backward(
+            theta, units, uoff, w_off, b_off, nb, H, HT, AWT, bs_max, iopts, fopts
+        )
+        gr = _tangent_offsets(units, bs_max, iopts[I_TANGENT])[9]
+        for q in range(grad.shape[0]):
+            grad[q] += AWT[gr + q]
     return data_sum, pen_sum, sw_sum
 
 
@@ -1378,6 +1691,7 @@ def run_epoch(
     WB,
     AWA,
     AWT,
+    TV,
     bs_max,
     iopts,
     fopts,
@@ -1423,6 +1737,7 @@ def run_epoch(
             WB,
             AWA,
             AWT,
+            TV,
             bs_max,
             iopts,
             fopts,
@@ -1480,6 +1795,7 @@ def loss_grad_full(
     WB,
     AWA,
     AWT,
+    TV,
     iopts,
     fopts,
     seed,
@@ -1515,6 +1831,7 @@ def loss_grad_full(
         WB,
         AWA,
         AWT,
+        TV,
         nb,
         iopts,
         fopts,

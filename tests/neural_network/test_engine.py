@@ -223,6 +223,7 @@ def _one_batch_run(theta, layout, X, y, cfg, out_kind, lr, n_epochs):
             *layout.kernel_args(),
             layout.n_coef,
             *ws.arrays(),
+            np.zeros((1, 1)),  # TV: no tangents
             n,
             iopts,
             fopts,
