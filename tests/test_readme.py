@@ -28,6 +28,9 @@ def test_two_commands_from_a_fresh_machine():
     assert "pytest" in tests
 
 
+_AWK = "/<!-- test-command -->/{f=1;next} /<!-- \\/test-command -->/{f=0} f && !/^```/"
+
+
 def test_ci_runs_exactly_the_readme_test_command():
     script = (ROOT / ".ci" / "run").read_text()
     extracted = subprocess.run(
