@@ -167,6 +167,12 @@ EXPECTED_FAILED["MLPClassifier"] = _mlp_expected_failed
 FAST_PARAMS["DropoutMLPClassifier"] = dict(hidden_layer_sizes=(32,), max_iter=100)
 VARIANTS["DropoutMLPClassifier"] = [dict(dropout_method="fast")]
 EXPECTED_FAILED["DropoutMLPClassifier"] = _mlp_expected_failed
+# Tangent propagation: deterministic (adam, no sampled noise), so no
+# expected failures; tiny non-square widths use 1-D signal tangents.
+FAST_PARAMS["TangentPropMLPClassifier"] = dict(hidden_layer_sizes=(32,), max_iter=100)
+FAST_PARAMS["ManifoldTangentClassifier"] = dict(
+    hidden_layer_sizes=(32,), max_iter=100, cae_hidden=8, n_tangents=3, cae_max_iter=5
+)
 
 
 # --- ensemble ---

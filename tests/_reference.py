@@ -135,6 +135,44 @@ def sgd_steps(theta, grads, lr, momentum, nesterov):
     return theta
 
 
+# --- neural_network: tangent propagation and contractive autoencoder ---
+def mlp_logits(coefs, intercepts, X, activation="relu"):
+    """Logits (output pre-activations) of a plain MLP, in float64."""
+    a = np.asarray(X, dtype=np.float64)
+    for W, b in zip(coefs[:-1], intercepts[:-1]):
+        a = _mlp_act(a @ W + b, activation)
+    return a @ coefs[-1] + intercepts[-1]
+
+
+def tangent_prop_penalty(coefs, intercepts, X, T, sample_weight, tangent_alpha,
+                         activation="relu", h=1e-6):
+    """``tangent_alpha * sum_i s_i sum_t ||d/de logits(x_i + e v_it)||^2 / S``
+    with the directional derivatives by central differences in the input."""
+    X = np.asarray(X, dtype=np.float64)
+    s = np.asarray(sample_weight, dtype=np.float64)
+    total = 0.0
+    for i in range(X.shape[0]):
+        for t in range(T.shape[1]):
+            v = T[i, t]
+            up = mlp_logits(coefs, intercepts, X[i:i + 1] + h * v, activation)
+            dn = mlp_logits(coefs, intercepts, X[i:i + 1] - h * v, activation)
+            jv = (up - dn) / (2 * h)
+            total += s[i] * np.sum(jv * jv)
+    return tangent_alpha * total / s.sum()
+
+
+def cae_objective(W, c, br, X, sample_weight, contraction):
+    """Contractive autoencoder objective (weighted sum over rows), written
+    out: the encoder Jacobian's Frobenius norm from the explicit Jacobian."""
+    total = 0.0
+    for x, s in zip(np.asarray(X, dtype=np.float64), sample_weight):
+        h = 1.0 / (1.0 + np.exp(-(x @ W + c)))
+        r = h @ W.T + br
+        J = (h * (1 - h))[:, None] * W.T  # (n_hidden, n_features)
+        total += s * (0.5 * np.sum((r - x) ** 2) + contraction * np.sum(J * J))
+    return total
+
+
 # --- neighbors ---
 
 

@@ -1,6 +1,5 @@
 """Tangent distance and a nearest-neighbour classifier built on it."""
 
-import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
@@ -22,16 +21,12 @@ from ..utils._sklearn_compat import (
     validate_params,
 )
 from ..utils._tangent_vectors import (
-    IMAGE_TRANSFORMS,
-    SIGNAL_TRANSFORMS,
     _check_sigma,
-    _check_transforms,
-    check_image_shape,
-    image_tangents,
-    signal_tangents,
     smooth_images,
     smooth_signals,
 )
+from ..utils._tangent_vectors import raw_tangents as _raw_tangents
+from ..utils._tangent_vectors import resolve_geometry as _resolve_geometry
 from ._kernels import (
     knn_tangent,
     knn_tangent_exact_lanes,
@@ -62,33 +57,6 @@ _BLOCK_ROWS = 2048
 # --------------------------------------------------------------------------
 # Tangent planes
 # --------------------------------------------------------------------------
-
-
-def _resolve_geometry(n_features, image_shape, transforms):
-    """Return ``(image_shape or None, transform names)`` for this width."""
-    if image_shape is None:
-        side = math.isqrt(n_features)
-        if side * side == n_features and n_features > 1:
-            image_shape = (side, side)
-    else:
-        image_shape = check_image_shape(image_shape, n_features)
-    allowed = SIGNAL_TRANSFORMS if image_shape is None else IMAGE_TRANSFORMS
-    kind = "signal" if image_shape is None else "image"
-    if transforms is None:
-        names = allowed
-    else:
-        if image_shape is None and not isinstance(transforms, str):
-            # give a pointed message for image names on 1-D data
-            bad = [t for t in transforms if t in IMAGE_TRANSFORMS and t not in allowed]
-            if bad:
-                raise ValueError(
-                    f"transforms {bad!r} are image transforms but the data are "
-                    f"treated as 1-D signals ({n_features} features is not a "
-                    f"perfect square); pass image_shape=(height, width) or use "
-                    f"the signal transforms {SIGNAL_TRANSFORMS!r}."
-                )
-        names = _check_transforms(transforms, allowed, kind)
-    return image_shape, names
 
 
 def _distance_space(X, image_shape, sigma):
@@ -132,12 +100,6 @@ def _rank_rtol(n_transforms, n_features, dtype):
     # Gram-Schmidt residuals), relative to the largest tangent: directions
     # below it are rounding noise.
     return 16 * max(n_transforms, n_features) * float(np.finfo(dtype).eps)
-
-
-def _raw_tangents(X, image_shape, transforms, sigma):
-    if image_shape is None:
-        return signal_tangents(X, transforms, sigma)
-    return image_tangents(X, image_shape, transforms, sigma)
 
 
 def _no_planes(X):

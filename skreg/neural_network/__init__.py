@@ -2,5 +2,11 @@
 
 from ._dropout import DropoutMLPClassifier
 from ._mlp import MLPClassifier
+from ._tangent_prop import ManifoldTangentClassifier, TangentPropMLPClassifier
 
-__all__ = ["DropoutMLPClassifier", "MLPClassifier"]
+__all__ = [
+    "DropoutMLPClassifier",
+    "MLPClassifier",
+    "ManifoldTangentClassifier",
+    "TangentPropMLPClassifier",
+]

@@ -203,7 +203,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
     def _validate_engine_params(self):
         """Extra fit-time checks of a subclass (default: none)."""
 
-    def _tangent_vectors(self, X, tangents):
+    def _tangent_vectors(self, X, tangents, sample_weight):
         """Per-sample tangents (n_samples, n_tangents, n_features) for the
         tangent-propagation penalty, or None (default: no penalty)."""
         return None
@@ -443,16 +443,14 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         cfg.tie_ref = self._resolve_tie_ref(layout, dtype)
         iopts, fopts = cfg.to_arrays(0 if n_outputs == 1 else 1, dtype)
         # per-sample tangent vectors (tangent propagation), or a dummy
-        TV = tangent_argument(self._tangent_vectors(X, tangents), iopts, dtype)
+        TV = tangent_argument(self._tangent_vectors(X, tangents, sw), iopts, dtype)
 
         if self.solver in _STOCHASTIC_SOLVERS:
             theta = self._fit_stochastic(
                 X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental, TV
             )
         else:
-            theta = self._fit_lbfgs(
-                X, y_idx, sw, layout, theta, cfg, iopts, fopts, TV
-            )
+            theta = self._fit_lbfgs(X, y_idx, sw, layout, theta, cfg, iopts, fopts, TV)
 
         if not np.isfinite(theta).all():
             raise _nonfinite_error("fit")

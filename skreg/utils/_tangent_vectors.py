@@ -49,6 +49,8 @@ The 1-D version for signals (length ``L``, ``u = index - (L - 1) / 2``):
 ``shift`` = dS/du, ``dilation`` = u dS/du, ``thickening`` = (dS/du)^2.
 """
 
+import math
+
 import numpy as np
 from scipy import ndimage
 from sklearn.utils import check_array
@@ -268,3 +270,42 @@ def signal_tangents(X, transforms=SIGNAL_TRANSFORMS, sigma=1.0):
     for k, name in enumerate(names):
         out[:, k] = formulas[name]()
     return out
+
+
+def resolve_geometry(n_features, image_shape, transforms):
+    """Return ``(image_shape or None, transform names)`` for this width.
+
+    ``image_shape=None``: a square image if ``n_features`` is a perfect
+    square (> 1), else 1-D signals (shared by tangent distance and tangent
+    propagation).
+    """
+    if image_shape is None:
+        side = math.isqrt(n_features)
+        if side * side == n_features and n_features > 1:
+            image_shape = (side, side)
+    else:
+        image_shape = check_image_shape(image_shape, n_features)
+    allowed = SIGNAL_TRANSFORMS if image_shape is None else IMAGE_TRANSFORMS
+    kind = "signal" if image_shape is None else "image"
+    if transforms is None:
+        names = allowed
+    else:
+        if image_shape is None and not isinstance(transforms, str):
+            # give a pointed message for image names on 1-D data
+            bad = [t for t in transforms if t in IMAGE_TRANSFORMS and t not in allowed]
+            if bad:
+                raise ValueError(
+                    f"transforms {bad!r} are image transforms but the data are "
+                    f"treated as 1-D signals ({n_features} features is not a "
+                    f"perfect square); pass image_shape=(height, width) or use "
+                    f"the signal transforms {SIGNAL_TRANSFORMS!r}."
+                )
+        names = _check_transforms(transforms, allowed, kind)
+    return image_shape, names
+
+
+def raw_tangents(X, image_shape, transforms, sigma):
+    """Image tangents, or signal tangents when ``image_shape`` is None."""
+    if image_shape is None:
+        return signal_tangents(X, transforms, sigma)
+    return image_tangents(X, image_shape, transforms, sigma)

@@ -1,0 +1,737 @@
+"""Tangent propagation (Simard et al. 1992) and the manifold tangent
+classifier (Rifai et al. 2011) on skreg's MLP engine.
+
+Both estimators only choose engine options: the penalty itself (a
+forward-mode Jacobian-vector pass along every sample's tangents and its
+exact reverse pass) lives in the engine's minibatch step, see the "tangent
+propagation (issue 7)" section of ``_kernels.py``.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ..utils._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+from ..utils._tangent_vectors import raw_tangents, resolve_geometry
+from . import _kernels as K
+from ._base import BaseMLPClassifier
+from ._docs import ATTRIBUTES, ENGINE_PARAMS
+
+_MAX_NORM_DOC = """\
+    max_norm : float or None, default=None
+        Each unit's incoming weight vector is rescaled to norm at most
+        ``max_norm`` after every update; None disables it.
+"""
+
+_TANGENT_ALPHA_DOC = """\
+    tangent_alpha : float, default=0.1
+        Strength of the tangent-propagation penalty
+        ``tangent_alpha * sum_t ||J_logits(x) v_t||^2`` per example
+        (weighted by ``sample_weight`` like the data loss). 0 switches it
+        off (the plain network, bit for bit).
+"""
+
+#: Rows of X per chunk when computing encoder tangents (bounds the memory
+#: of the batched Gram matrices).
+_TANGENT_CHUNK = 512
+
+
+def _check_tangent_array(T, X, where):
+    """``T`` as a finite (n_samples, n_tangents, n_features) array of X's dtype."""
+    T = np.asarray(T)
+    n, d = X.shape
+    if T.ndim != 3 or T.shape[0] != n or T.shape[2] != d:
+        raise ValueError(
+            f"{where} must have shape (n_samples, n_tangents, n_features) = "
+            f"({n}, n_tangents, {d}) aligned with X; got shape {T.shape}."
+        )
+    if not np.issubdtype(T.dtype, np.number) or np.iscomplexobj(T):
+        raise TypeError(f"{where} must be a real numeric array, got {T.dtype}.")
+    T = np.ascontiguousarray(T, dtype=X.dtype)
+    if not np.isfinite(T).all():
+        raise ValueError(f"{where} contain NaN or inf.")
+    return T
+
+
+class _TangentPropMixin:
+    """Engine configuration shared by the two tangent classifiers."""
+
+    def _engine_config(self):
+        cfg = super()._engine_config()
+        cfg.extra_f[K.F_TANGENT_ALPHA] = float(self.tangent_alpha)
+        return cfg
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        return self._fit(X, y, sample_weight, incremental=False, **fit_params)
+
+    def directional_derivatives(self, X, tangents):
+        """Directional derivatives of the logits along given tangents.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        tangents : array-like of shape (n_samples, n_tangents, n_features)
+            Tangent vectors of each sample.
+
+        Returns
+        -------
+        jvp : ndarray of shape (n_samples, n_tangents, n_outputs)
+            ``J_logits(x_i) v_{i,t}`` (``n_outputs`` = 1 for binary
+            problems); the penalty is ``tangent_alpha`` times the sum of
+            their squares.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        T = _check_tangent_array(tangents, X, "tangents")
+        return _logit_jvp(self.coefs_, self.intercepts_, self.activation, X, T)
+
+
+def _logit_jvp(coefs, intercepts, activation, X, T):
+    """Forward-mode derivative of the logits along T (numpy, for reports)."""
+    n, k, d = T.shape
+    h = X.astype(np.float64)
+    t = T.reshape(n * k, d).astype(np.float64)
+    L = len(coefs)
+    for l in range(L):
+        W = coefs[l].astype(np.float64)
+        z = h @ W + intercepts[l]
+        u = t @ W
+        if l == L - 1:
+            return u.reshape(n, k, -1).astype(X.dtype)
+        if activation == "relu":
+            h = np.maximum(z, 0)
+            fp = (z > 0).astype(np.float64)
+        elif activation == "tanh":
+            h = np.tanh(z)
+            fp = 1 - h * h
+        elif activation == "logistic":
+            h = 1 / (1 + np.exp(-z))
+            fp = h * (1 - h)
+        else:
+            h = z
+            fp = np.ones_like(z)
+        t = (u.reshape(n, k, -1) * fp[:, None, :]).reshape(n * k, -1)
+    return None  # pragma: no cover
+
+
+def _engine_kwargs(est):
+    names = BaseMLPClassifier._parameter_constraints.keys()
+    return {name: getattr(est, name) for name in names}
+
+
+class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
+    _parameter_constraints: dict = {
+        **BaseMLPClassifier._parameter_constraints,
+        "tangent_alpha": [Interval(Real, 0, None, closed="left")],
+        "tangents": [StrOptions({"image"}), callable],
+        "image_shape": [tuple, list, None],
+        "transforms": [tuple, list, str, None],
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+        "normalize_tangents": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        tangent_alpha=0.1,
+        tangents="image",
+        image_shape=None,
+        transforms=None,
+        sigma=1.0,
+        normalize_tangents=True,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        activation_penalty=None,
+        activation_penalty_alpha=1e-3,
+        student_t_gamma=1.0,
+        sparsity_target=0.05,
+        tie_to=None,
+        tie_alpha=1e-2,
+        max_norm=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            activation_penalty=activation_penalty,
+            activation_penalty_alpha=activation_penalty_alpha,
+            student_t_gamma=student_t_gamma,
+            sparsity_target=sparsity_target,
+            tie_to=tie_to,
+            tie_alpha=tie_alpha,
+            max_norm=max_norm,
+        )
+        self.tangent_alpha = tangent_alpha
+        self.tangents = tangents
+        self.image_shape = image_shape
+        self.transforms = transforms
+        self.sigma = sigma
+        self.normalize_tangents = normalize_tangents
+
+    def fit(self, X, y, sample_weight=None, tangents=None):
+        """Fit the model to data matrix X and target y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (data loss and tangent penalty alike).
+        tangents : array-like of shape (n_samples, n_tangents, n_features), \
+default=None
+            Precomputed tangent vectors aligned with ``X``; they replace
+            the ``tangents`` parameter for this fit (used as given: not
+            normalised).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return super().fit(X, y, sample_weight, tangents=tangents)
+
+    def compute_tangents(self, X):
+        """The tangents the ``tangents`` parameter gives for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs (validated as in ``fit``).
+
+        Returns
+        -------
+        tangents : ndarray of shape (n_samples, n_tangents, n_features)
+            Image (or, for widths that are not a perfect square with
+            ``image_shape=None``, 1-D signal) tangents, normalised if
+            ``normalize_tangents``; or the callable's output.
+        """
+        X = validate_data(
+            self,
+            X,
+            dtype=(np.float64, np.float32),
+            reset=not hasattr(self, "n_features_in_"),
+        )
+        return self._parameter_tangents(np.ascontiguousarray(X))
+
+    def _parameter_tangents(self, X):
+        if callable(self.tangents):
+            return _check_tangent_array(
+                self.tangents(X), X, "The output of the tangents callable"
+            )
+        shape, names = resolve_geometry(X.shape[1], self.image_shape, self.transforms)
+        T = raw_tangents(X, shape, names, self.sigma).astype(X.dtype, copy=False)
+        if self.normalize_tangents:
+            norms = np.sqrt(np.einsum("ntd,ntd->nt", T, T))
+            scale = np.zeros_like(norms)
+            np.divide(1.0, norms, out=scale, where=norms > 0)
+            T *= scale[:, :, None]
+        return T
+
+    def _tangent_vectors(self, X, tangents, sample_weight):
+        if tangents is not None:
+            T = _check_tangent_array(tangents, X, "tangents passed to fit")
+        elif self.tangent_alpha == 0:
+            T = None
+        else:
+            T = self._parameter_tangents(X)
+        self.n_tangents_ = 0 if T is None else int(T.shape[1])
+        return None if self.tangent_alpha == 0 else T
+
+
+class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
+    _parameter_constraints: dict = {
+        **BaseMLPClassifier._parameter_constraints,
+        "tangent_alpha": [Interval(Real, 0, None, closed="left")],
+        "cae_hidden": [Interval(Integral, 1, None, closed="left")],
+        "contraction": [Interval(Real, 0, None, closed="left")],
+        "n_tangents": [Interval(Integral, 1, None, closed="left")],
+        "cae_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "cae_learning_rate": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        tangent_alpha=0.1,
+        cae_hidden=64,
+        contraction=0.1,
+        n_tangents=7,
+        cae_max_iter=100,
+        cae_learning_rate=0.01,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        activation_penalty=None,
+        activation_penalty_alpha=1e-3,
+        student_t_gamma=1.0,
+        sparsity_target=0.05,
+        tie_to=None,
+        tie_alpha=1e-2,
+        max_norm=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            activation_penalty=activation_penalty,
+            activation_penalty_alpha=activation_penalty_alpha,
+            student_t_gamma=student_t_gamma,
+            sparsity_target=sparsity_target,
+            tie_to=tie_to,
+            tie_alpha=tie_alpha,
+            max_norm=max_norm,
+        )
+        self.tangent_alpha = tangent_alpha
+        self.cae_hidden = cae_hidden
+        self.contraction = contraction
+        self.n_tangents = n_tangents
+        self.cae_max_iter = cae_max_iter
+        self.cae_learning_rate = cae_learning_rate
+
+    def fit(self, X, y, sample_weight=None):
+        """Train the contractive autoencoder, then the classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,)
+            The target class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (autoencoder loss, data loss and tangent
+            penalty alike).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return super().fit(X, y, sample_weight)
+
+    def _validate_engine_params(self):
+        if self.n_tangents > self.cae_hidden:
+            raise ValueError(
+                f"n_tangents={self.n_tangents} exceeds cae_hidden="
+                f"{self.cae_hidden}: the encoder Jacobian (cae_hidden x "
+                "n_features) has at most cae_hidden singular vectors."
+            )
+
+    def _init_random_state(self, rs):
+        # peek (as the dropout seeds): tangent_alpha=0 trains exactly the
+        # plain network of the same random_state
+        state = rs.get_state()
+        self._cae_seed = int(rs.randint(0, np.iinfo(np.int32).max))
+        rs.set_state(state)
+        self._cae_pending = True
+
+    def _fit_cae(self, X, sw):
+        n, d = X.shape
+        m = int(self.cae_hidden)
+        dtype = X.dtype
+        rs = check_random_state(self._cae_seed)
+        bound = np.sqrt(6.0 / (d + m))
+        W = rs.uniform(-bound, bound, (d, m))
+        theta = np.concatenate([W.ravel(), np.zeros(m), np.zeros(d)]).astype(dtype)
+        m1 = np.zeros_like(theta)
+        m2 = np.zeros_like(theta)
+        bs = min(200, n)
+        t = 0
+        loss = np.nan
+        for _ in range(self.cae_max_iter):
+            order = rs.permutation(n).astype(np.int64)
+            acc, t = K.cae_epoch(
+                X,
+                sw,
+                order,
+                theta,
+                m1,
+                m2,
+                m,
+                bs,
+                float(self.contraction),
+                float(self.cae_learning_rate),
+                0.9,
+                0.999,
+                1e-8,
+                t,
+            )
+            loss = acc / n
+        if not np.isfinite(theta).all():
+            raise ValueError(
+                "The contractive autoencoder diverged (non-finite weights); "
+                "reduce cae_learning_rate or scale the input features."
+            )
+        self.cae_components_ = theta[: d * m].reshape(d, m).copy()
+        self.cae_intercept_ = theta[d * m : d * m + m].copy()
+        self.cae_decoder_intercept_ = theta[d * m + m :].copy()
+        self.cae_loss_ = float(loss)
+
+    def _encoder_tangents(self, X):
+        """Leading right-singular vectors of J(x) = diag(h(1-h)) W^T per row."""
+        W = self.cae_components_.astype(np.float64)
+        c = self.cae_intercept_.astype(np.float64)
+        n, d = X.shape
+        m = W.shape[1]
+        k = int(self.n_tangents)
+        out = np.zeros((n, k, d), dtype=X.dtype)
+        small = d <= m
+        G = W.T @ W if not small else None  # m x m
+        for s in range(0, n, _TANGENT_CHUNK):
+            Xc = X[s : s + _TANGENT_CHUNK].astype(np.float64)
+            h = 1.0 / (1.0 + np.exp(-(Xc @ W + c)))
+            a = h * (1.0 - h)  # (nc, m)
+            if small:
+                # J^T J = W diag(a^2) W^T (d x d): its eigenvectors are the
+                # right-singular vectors directly
+                gram = np.einsum("im,nm,jm->nij", W, a * a, W, optimize=True)
+                vals, vecs = np.linalg.eigh(gram)
+                vecs = vecs[:, :, ::-1]  # descending
+                vals = vals[:, ::-1]
+                kk = min(k, d)
+                V = np.swapaxes(vecs[:, :, :kk], 1, 2)
+            else:
+                # J J^T = diag(a) G diag(a) (m x m): v = J^T u / sigma
+                gram = a[:, :, None] * G[None] * a[:, None, :]
+                vals, vecs = np.linalg.eigh(gram)
+                vecs = vecs[:, :, ::-1][:, :, :k]
+                vals = vals[:, ::-1][:, :k]
+                kk = k
+                sig = np.sqrt(np.maximum(vals, 0.0))
+                V = np.einsum("dm,nm,nmk->nkd", W, a, vecs, optimize=True)
+                inv = np.zeros_like(sig)
+                np.divide(1.0, sig, out=inv, where=sig > 0)
+                V *= inv[:, :, None]
+            # directions of (numerically) zero singular value carry no
+            # tangent information: leave them zero
+            tol = 1e-10 * np.maximum(vals[:, :1], np.finfo(np.float64).tiny)
+            V[vals[:, :kk] <= tol] = 0.0
+            out[s : s + Xc.shape[0], :kk] = V
+        return out
+
+    def _tangent_vectors(self, X, tangents, sample_weight):
+        # the autoencoder is trained whenever the network is (re)initialised
+        # (fit, the first partial_fit); partial_fit and warm_start reuse it
+        if getattr(self, "_cae_pending", True) or (
+            self.cae_components_.shape[0] != X.shape[1]
+        ):
+            self._fit_cae(X, sample_weight)
+            self._cae_pending = False
+        elif self.cae_components_.dtype != X.dtype:
+            self.cae_components_ = self.cae_components_.astype(X.dtype)
+            self.cae_intercept_ = self.cae_intercept_.astype(X.dtype)
+            self.cae_decoder_intercept_ = self.cae_decoder_intercept_.astype(X.dtype)
+        if self.tangent_alpha == 0:
+            return None
+        return self._encoder_tangents(X)
+
+    def learned_tangents(self, X):
+        """Tangents of the learned manifold at new points.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points.
+
+        Returns
+        -------
+        tangents : ndarray of shape (n_samples, n_tangents, n_features)
+            Unit right-singular vectors of the encoder Jacobian at each
+            point, by decreasing singular value (zero rows where the
+            Jacobian has lower rank).
+        """
+        X = self._validate_X(X)
+        return self._encoder_tangents(X)
+
+
+TangentPropMLPClassifier.__doc__ = f"""Multi-layer perceptron classifier with tangent propagation.
+
+    Adds to every example's loss the squared directional derivatives of the
+    network's logits (the output pre-activations) along the example's
+    tangent vectors ``v_t`` -- directions in which the class should not
+    change, such as small translations or rotations of an image (Simard et
+    al. 1992):
+
+        ``tangent_alpha * sum_t ||J_logits(x) v_t||^2``
+
+    The derivatives come from a forward-mode (Jacobian-vector) pass through
+    the network inside the numba training step, and the exact gradient of
+    the penalty from its reverse pass; dropout masks, if any, are shared
+    with the data term.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units of the ith hidden layer.
+
+    activation : {{'identity', 'logistic', 'tanh', 'relu'}}, default='relu'
+        Activation function of the hidden layers.
+
+{_TANGENT_ALPHA_DOC}
+    tangents : 'image' or callable, default='image'
+        Where the tangents come from (unless ``fit`` is given precomputed
+        ``tangents``).  'image': :func:`skreg.utils.image_tangents` of each
+        training row (``image_shape``, ``transforms``, ``sigma``); a width
+        that is not a perfect square with ``image_shape=None`` is treated
+        as 1-D signals (:func:`skreg.utils.signal_tangents`), as in
+        :class:`~skreg.neighbors.TangentDistanceKNN`.  A callable maps X
+        (n_samples, n_features) to (n_samples, n_tangents, n_features).
+        Tangents are computed once per fit, not per epoch.
+
+    image_shape : tuple of (int, int) or None, default=None
+        ``(height, width)`` of the images; None: square if ``n_features``
+        is a perfect square, else 1-D signals.
+
+    transforms : sequence of str or None, default=None
+        Transformation names (see :func:`skreg.utils.image_tangents` /
+        :func:`skreg.utils.signal_tangents`); None: all of them.
+
+    sigma : float, default=1.0
+        Smoothing (pixels) of the image gradients the tangents are built from.
+
+    normalize_tangents : bool, default=True
+        Scale every 'image' tangent to unit Euclidean norm (zero tangents,
+        e.g. of a blank image, stay zero), so ``tangent_alpha`` does not
+        depend on the scale of X or on ``sigma``.  Tangents from a callable
+        or from ``fit`` are used as given.
+
+{_MAX_NORM_DOC}
+{ENGINE_PARAMS[ENGINE_PARAMS.index("    solver :") :]}
+    Attributes
+    ----------
+{ATTRIBUTES}
+    n_tangents_ : int
+        Number of tangents per example used by the last fit.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The scikit-learn MLP (no penalty).
+    ManifoldTangentClassifier : The same penalty on learned tangents.
+    skreg.neighbors.TangentDistanceKNN : Tangent distance nearest neighbours.
+
+    Notes
+    -----
+    ``f`` is the vector of logits (one logit for binary problems): the
+    penalty is then a plain quadratic in the Jacobian-vector products,
+    cheap to differentiate, and invariance of the logits implies invariance
+    of the probabilities (log-softmax would only add a data-dependent
+    projection).  Per sample and tangent ``T_0 = v``, ``U_l = T_l W_l``,
+    ``T_{{l+1}} = f'(z_l) * U_l`` (times the dropout mask), ``J v = U_{{L-1}}``;
+    all tangents of a minibatch are stacked so each layer costs one matrix
+    product.  The reverse pass gives ``dW_l = T_l^T G_U + A_l^T G_Z`` where
+    ``G_Z`` collects the terms through the slope ``f'(z)`` (``f''(z) U
+    G_T``, zero for relu and identity).  Cost per minibatch: about
+    ``1 + n_tangents`` times the plain network's matrix products (see
+    ``benchmarks/bench_tangent_prop.py``).  Weighted by ``sample_weight``
+    and normalised by the batch weight like the data loss.
+
+    References
+    ----------
+    Simard, P., Victorri, B., LeCun, Y. and Denker, J. (1992). Tangent
+    prop -- a formalism for specifying selected invariances in an adaptive
+    network. NIPS 4.
+
+    Goodfellow, I., Bengio, Y. and Courville, A. (2016). Deep Learning,
+    section 7.14.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skreg.neural_network import TangentPropMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = TangentPropMLPClassifier(hidden_layer_sizes=(32,), max_iter=50,
+    ...                                random_state=0).fit(X[:300] / 16, y[:300])
+    >>> clf.n_tangents_
+    7
+    >>> clf.score(X[:300] / 16, y[:300]) > 0.9
+    True
+    """
+
+ManifoldTangentClassifier.__doc__ = f"""Manifold tangent classifier (Rifai et al. 2011).
+
+    Learns the tangents instead of knowing them: a contractive autoencoder
+    (sigmoid encoder ``h = sigmoid(x W + c)``, tied linear decoder
+    ``r = h W^T + b_r``, loss ``0.5 ||r - x||^2 + contraction *
+    ||J_enc(x)||_F^2``) is trained on X in numba; at each training point
+    the leading ``n_tangents`` right-singular vectors of the encoder
+    Jacobian ``J = diag(h (1 - h)) W^T`` are the directions the encoder is
+    most sensitive to -- the local directions of the data manifold; the
+    classifier then trains with the tangent-propagation penalty of
+    :class:`TangentPropMLPClassifier` along them.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units of the ith hidden layer.
+
+    activation : {{'identity', 'logistic', 'tanh', 'relu'}}, default='relu'
+        Activation function of the hidden layers.
+
+{_TANGENT_ALPHA_DOC}
+    cae_hidden : int, default=64
+        Number of hidden (code) units of the contractive autoencoder.
+
+    contraction : float, default=0.1
+        Weight of the contraction penalty ``||J_enc(x)||_F^2``.
+
+    n_tangents : int, default=7
+        Number of learned tangents per point (<= ``cae_hidden``).  If the
+        Jacobian's rank (at most ``min(cae_hidden, n_features)``) is lower,
+        the extra tangents are zero.
+
+    cae_max_iter : int, default=100
+        Epochs of minibatch Adam (batch ``min(200, n_samples)``) on the
+        autoencoder.
+
+    cae_learning_rate : float, default=0.01
+        Adam step size of the autoencoder.
+
+{_MAX_NORM_DOC}
+{ENGINE_PARAMS[ENGINE_PARAMS.index("    solver :") :]}
+    Attributes
+    ----------
+{ATTRIBUTES}
+    cae_components_ : ndarray of shape (n_features, cae_hidden)
+        Encoder weights ``W`` (the decoder uses ``W^T``).
+
+    cae_intercept_ : ndarray of shape (cae_hidden,)
+        Encoder intercepts ``c``.
+
+    cae_decoder_intercept_ : ndarray of shape (n_features,)
+        Decoder intercepts ``b_r``.
+
+    cae_loss_ : float
+        Autoencoder objective of its last epoch.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The scikit-learn MLP (no penalty).
+    TangentPropMLPClassifier : Tangent propagation on known tangents.
+
+    Notes
+    -----
+    The decoder is linear (squared error on any input range); the encoder
+    Jacobian's squared Frobenius norm has the closed form
+    ``sum_j (h_j (1 - h_j))^2 ||W_{{:, j}}||^2``, so the autoencoder step
+    costs a few matrix products (kernel ``cae_epoch``; deterministic given
+    ``random_state``, float32 stays float32).  Tangents: per point, the
+    eigenvectors of the smaller Gram matrix -- ``J^T J = W diag(a^2) W^T``
+    (n_features x n_features) when ``n_features <= cae_hidden``, else
+    ``J J^T = diag(a) W^T W diag(a)`` (cae_hidden x cae_hidden, with
+    ``v = J^T u / sigma``) -- batched ``eigh``, O(n min(d, m)^3); they are
+    unit vectors, ordered by singular value, computed once per fit.  The
+    autoencoder is retrained by ``fit`` and by the first ``partial_fit``,
+    reused by later ``partial_fit`` calls and ``warm_start``.
+
+    References
+    ----------
+    Rifai, S., Dauphin, Y., Vincent, P., Bengio, Y. and Muller, X. (2011).
+    The manifold tangent classifier. NIPS 24.
+
+    Rifai, S., Vincent, P., Muller, X., Glorot, X. and Bengio, Y. (2011).
+    Contractive auto-encoders. ICML.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skreg.neural_network import ManifoldTangentClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = ManifoldTangentClassifier(hidden_layer_sizes=(32,), max_iter=50,
+    ...                                 cae_hidden=32, cae_max_iter=20,
+    ...                                 random_state=0).fit(X[:300] / 16, y[:300])
+    >>> clf.learned_tangents(X[:2] / 16).shape
+    (2, 7, 64)
+    >>> clf.score(X[:300] / 16, y[:300]) > 0.9
+    True
+    """
