@@ -110,7 +110,7 @@ def format_table(rows):
         )
         for r in rows
     ]
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *body)]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *body, strict=True)]
     line = "  ".join("-" * w for w in widths)
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*header), line]
@@ -126,7 +126,10 @@ def main(argv=None):
     )
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument(
-        "-k", dest="only", default=None, help="only rows whose function name contains this"
+        "-k",
+        dest="only",
+        default=None,
+        help="only rows whose function name contains this",
     )
     args = parser.parse_args(argv)
 

@@ -5,14 +5,21 @@ Dropout against overfitting on few digits
 
 A wide network trained on a few hundred digits memorises them: its training
 loss goes to zero while its test loss turns back up.  Dropout (Srivastava et
-al. 2014; *Deep Learning* section 7.12) trains on random sub-networks, which
-keeps the test loss down; fast dropout (Wang & Manning 2013) trains on the
-expected loss under the mask distribution instead of sampled masks.
+al. 2014; *Deep Learning* section 7.12) trains on random sub-networks; fast
+dropout (Wang & Manning 2013) trains on the expected loss under the mask
+distribution instead of sampled masks.
 
 We train each configuration one epoch at a time with ``partial_fit`` and
 record the log loss on the training and the test digits after every epoch,
 for several seeds.  The test loss of a dropout network is computed with the
 default weight-scaling inference (one deterministic pass).
+
+What to look for: the plain network's test loss climbs after its minimum
+while the dropout network's stays flat (its training loss stays far from
+zero: it cannot memorise).  On 8x8 digits the gain in test *error* is small
+or absent -- 64 pixels leave little redundancy, so dropping 20% of the inputs
+also removes signal; hidden-only dropout (``input_dropout=0``) is the safer
+choice on such narrow inputs.
 """
 
 # %%
@@ -57,7 +64,9 @@ def curves(make, seed):
     train_loss, test_loss, test_err = [], [], []
     for _ in range(EPOCHS):
         model.partial_fit(X_train, y_train, classes=classes)
-        train_loss.append(log_loss(y_train, model.predict_proba(X_train), labels=classes))
+        train_loss.append(
+            log_loss(y_train, model.predict_proba(X_train), labels=classes)
+        )
         test_loss.append(log_loss(y_test, model.predict_proba(X_test), labels=classes))
         test_err.append(1.0 - model.score(X_test, y_test))
     return np.array([train_loss, test_loss, test_err])
@@ -78,13 +87,17 @@ for name, (_, test_loss, test_err) in results.items():
 fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(11, 4))
 epochs = np.arange(1, EPOCHS + 1)
 for (name, (train_loss, test_loss, test_err)), color in zip(
-    results.items(), ("C0", "C1", "C2")
+    results.items(), ("C0", "C1", "C2"), strict=True
 ):
     ax_loss.plot(epochs, train_loss, color=color, ls="--", label=f"{name} (train)")
     ax_loss.plot(epochs, test_loss, color=color, label=f"{name} (test)")
     ax_err.plot(epochs, test_err, color=color, label=name)
-ax_loss.set(xlabel="epoch", ylabel="log loss", yscale="log",
-            title=f"{N_TRAIN} training digits, hidden {HIDDEN}")
+ax_loss.set(
+    xlabel="epoch",
+    ylabel="log loss",
+    yscale="log",
+    title=f"{N_TRAIN} training digits, hidden {HIDDEN}",
+)
 ax_err.set(xlabel="epoch", ylabel="test error", title=f"mean of {len(SEEDS)} seeds")
 ax_loss.legend(fontsize=7)
 ax_err.legend(fontsize=8)

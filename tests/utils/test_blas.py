@@ -80,7 +80,9 @@ def test_omp_and_tangent_search_share_one_limit():
             errors.append(exc)
 
     threads = [
-        threading.Thread(target=work, args=(lambda: sparse_encode(X, D, n_nonzero_coefs=3),)),
+        threading.Thread(
+            target=work, args=(lambda: sparse_encode(X, D, n_nonzero_coefs=3),)
+        ),
         threading.Thread(target=work, args=(lambda: knn.predict(X),)),
     ]
     for t in threads:
