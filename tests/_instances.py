@@ -175,6 +175,34 @@ FAST_PARAMS["ManifoldTangentClassifier"] = dict(
 )
 
 
+def _adversarial_expected_failed(estimator):
+    # The same scikit-learn SGDClassifier reason, where noise is sampled in
+    # every step: PGD's random starts and VAT's random directions.
+    sampled = estimator.method == "vat" or (
+        estimator.method == "pgd" and estimator.pgd_random_start
+    )
+    if not sampled:
+        return {}
+    return {"check_sample_weight_equivalence_on_dense_data": _SW_NOT_EQUIVALENT}
+
+
+def _adversarial_adapter(estimator, check):
+    # scikit-learn feeds {-1, 1} labels to this check, except to its own
+    # semi-supervised classifiers (picked by name in
+    # _choose_check_classifiers_labels), for which -1 means "unlabeled".
+    # Ours gets the same treatment: -1 is an ordinary class here.
+    name = getattr(check, "func", check).__name__
+    if name == "check_classifiers_classes":
+        return estimator.set_params(unlabeled_marker=None)
+    return estimator
+
+
+FAST_PARAMS["AdversarialMLPClassifier"] = dict(hidden_layer_sizes=(32,), max_iter=100)
+VARIANTS["AdversarialMLPClassifier"] = [dict(method="vat", adversarial_epsilon=0.5)]
+EXPECTED_FAILED["AdversarialMLPClassifier"] = _adversarial_expected_failed
+CHECK_ADAPTERS["AdversarialMLPClassifier"] = _adversarial_adapter
+
+
 # --- ensemble ---
 # A small template with few epochs; three members keep the checks fast.
 def _bagged_fast_params():

@@ -1,10 +1,12 @@
 """One numba MLP engine and the regularised classifiers built on it."""
 
+from ._adversarial import AdversarialMLPClassifier
 from ._dropout import DropoutMLPClassifier
 from ._mlp import MLPClassifier
 from ._tangent_prop import ManifoldTangentClassifier, TangentPropMLPClassifier
 
 __all__ = [
+    "AdversarialMLPClassifier",
     "DropoutMLPClassifier",
     "MLPClassifier",
     "ManifoldTangentClassifier",

@@ -467,6 +467,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             None,
             need_pre=cfg.activation_penalty == "kl",
             n_tangents=int(iopts[K.I_TANGENT]),
+            adversarial=int(iopts[K.I_ADVERSARIAL]),
         )
         ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)
         idx = np.arange(n, dtype=np.int64)
@@ -588,6 +589,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             cfg.dropout,
             need_pre=cfg.activation_penalty == "kl",
             n_tangents=int(iopts[K.I_TANGENT]),
+            adversarial=int(iopts[K.I_ADVERSARIAL]),
         )
         wsa = ws.arrays()
         ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)

@@ -32,6 +32,7 @@ PENALTIES = {
     "kl": K.PEN_KL,
 }
 DROPOUTS = {None: K.DROP_NONE, "bernoulli": K.DROP_BERNOULLI, "fast": K.DROP_FAST}
+ADVERSARIAL = {"fgsm": K.ADV_FGSM, "pgd": K.ADV_PGD, "vat": K.ADV_VAT}
 
 
 class Layout:
@@ -141,6 +142,17 @@ class EngineConfig:
     dropout: str | None = None  # None, 'bernoulli', 'fast'
     keep_input: float = 1.0
     keep_hidden: float = 1.0
+    # adversarial training (issue 5): None, 'fgsm', 'pgd', 'vat'
+    adversarial: str | None = None
+    adversarial_epsilon: float = 0.0
+    adversarial_weight: float = 0.5
+    adversarial_clip: tuple | None = None
+    pgd_steps: int = 1
+    pgd_step_size: float = 0.0
+    pgd_random_start: bool = False
+    vat_xi: float = 1e-6
+    vat_power_iterations: int = 1
+    virtual_labels: bool = False
     extra_i: dict = field(default_factory=dict)  # reserved hooks: {index: value}
     extra_f: dict = field(default_factory=dict)
 
@@ -172,6 +184,20 @@ class EngineConfig:
         fopts[K.F_KEEP_INPUT] = self.keep_input if self.dropout else 1.0
         fopts[K.F_KEEP_HIDDEN] = self.keep_hidden if self.dropout else 1.0
         fopts[K.F_LOG_EPS] = float(np.finfo(dtype).eps)
+        if self.adversarial is not None:
+            iopts[K.I_ADVERSARIAL] = ADVERSARIAL[self.adversarial]
+            clip = self.adversarial_clip
+            lo, hi = (-np.inf, np.inf) if clip is None else clip
+            fopts[K.F_ADV_EPS] = self.adversarial_epsilon
+            fopts[K.F_ADV_WEIGHT] = self.adversarial_weight
+            fopts[K.F_ADV_CLIP_LO] = lo
+            fopts[K.F_ADV_CLIP_HI] = hi
+            fopts[K.F_PGD_STEP] = self.pgd_step_size
+            fopts[K.F_PGD_STEPS] = self.pgd_steps
+            fopts[K.F_PGD_RANDOM_START] = float(self.pgd_random_start)
+            fopts[K.F_VAT_XI] = self.vat_xi
+            fopts[K.F_VAT_POWER_ITERATIONS] = self.vat_power_iterations
+            fopts[K.F_VIRTUAL_LABELS] = float(self.virtual_labels)
         for k, v in self.extra_i.items():
             iopts[k] = v
         for k, v in self.extra_f.items():
@@ -196,7 +222,14 @@ class Workspace:
     """Per-batch buffers, allocated once per fit for ``bs_max`` rows."""
 
     def __init__(
-        self, layout, bs_max, dtype, dropout=None, need_pre=False, n_tangents=0
+        self,
+        layout,
+        bs_max,
+        dtype,
+        dropout=None,
+        need_pre=False,
+        n_tangents=0,
+        adversarial=0,
     ):
         tot = int(layout.uoff[-1])  # sum of all widths
         below = int(layout.uoff[-2])  # widths of layers 0..L-1
@@ -219,7 +252,10 @@ class Workspace:
         # Scratch of the input-perturbation (adversarial) and the
         # tangent-propagation options: each option sizes its own buffer,
         # so the kernels' signatures need not change when one is added.
-        self.AWA = np.empty(1, dtype=dtype)
+        self.AWA = np.empty(
+            K.adversarial_scratch_size(layout.units, self.bs_max) if adversarial else 1,
+            dtype=dtype,
+        )
         self.AWT = np.empty(
             K.tangent_scratch_size(layout.units, bs_max, n_tangents)
             if n_tangents
@@ -299,6 +335,7 @@ def loss_and_gradient(
         config.dropout,
         need_pre=config.activation_penalty == "kl",
         n_tangents=int(iopts[K.I_TANGENT]),
+        adversarial=int(iopts[K.I_ADVERSARIAL]),
     )
     ref = (
         config.tie_ref.astype(dtype)

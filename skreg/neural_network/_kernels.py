@@ -99,7 +99,7 @@ I_PENALTY = 4  # 0 none, 1 l1, 2 student_t, 3 kl
 I_DROPOUT = 5  # 0 none, 1 bernoulli, 2 fast
 I_TIE = 6
 I_MAXNORM = 7
-I_ADVERSARIAL = 8  # reserved: input-perturbation hook (issue 5)
+I_ADVERSARIAL = 8  # input perturbation: ADV_* method (issue 5)
 I_TANGENT = 9  # reserved: tangent-propagation hook (issue 7)
 N_IOPTS = 16
 
@@ -1040,6 +1040,7 @@ def fast_forward_backward(
 # scratch lives in AWT (sized by tangent_scratch_size).  fopts 23..31 are
 # this option's; 13..22 belong to adversarial training.
 F_TANGENT_ALPHA = 23
+F_TANGENT_PROBA = 24  # 1.0: penalise the probabilities' derivatives, 0: logits'
 
 
 @jit
@@ -1224,6 +1225,11 @@ def tangent_forward(
     J = _view(AWT, u + _layer_offset(units[1:], L - 1, nk), nk, nout)
     G = _view(AWT, ga, nk, nout)
     total = 0.0
+    if fopts[F_TANGENT_PROBA] != 0.0:
+        return _tangent_proba_penalty(
+            J, G, _view(H, bs_max * uoff[L], nb, nout), _view(AWT, za, nb, nout),
+            AWT[wt : wt + nout], sw, idx, i0, k, alpha,
+        )  # fmt: skip
     for r in range(nb):
         w = sw[idx[i0 + r]]
         c = 2.0 * alpha * w
@@ -1234,6 +1240,69 @@ def tangent_forward(
                 v = J[a, j]
                 acc += v * v
                 G[a, j] = c * v
+        total += w * acc
+    return alpha * total
+
+
+@jit
+def _tangent_proba_penalty(J, G, Zo, GZ, p, sw, idx, i0, k, alpha):
+    """Penalty on the probabilities' directional derivatives ``dp = M q``
+    (``q = J v`` the logits', ``M = diag(p) - p p^T``, or ``p (1 - p)`` for
+    one logistic output): ``alpha sum_r sw_r sum_t ||dp_{r,t}||^2``.
+
+    Leaves its gradient w.r.t. ``q`` in ``G`` (``2 M dp``) and w.r.t. the
+    logits ``z`` in ``GZ``: ``2 sum_t (dp_j^2 - p_j ||dp||^2 - dp_j (p.dp))``
+    (softmax), ``2 sum_t dp q p (1 - p) (1 - 2p)`` (logistic).
+    """
+    nb, nout = Zo.shape
+    total = 0.0
+    for r in range(nb):
+        w = sw[idx[i0 + r]]
+        c = 2.0 * alpha * w
+        for j in range(nout):
+            GZ[r, j] = 0.0
+        if nout == 1:
+            pr = 1.0 / (1.0 + math.exp(-Zo[r, 0]))
+            sl = pr * (1.0 - pr)
+            acc = 0.0
+            for t in range(k):
+                a = r * k + t
+                q = J[a, 0]
+                d = sl * q
+                acc += d * d
+                G[a, 0] = c * d * sl
+                GZ[r, 0] += c * d * q * sl * (1.0 - 2.0 * pr)
+            total += w * acc
+            continue
+        zmax = -np.inf
+        for j in range(nout):
+            zmax = max(zmax, Zo[r, j])
+        tot = 0.0
+        for j in range(nout):
+            e = math.exp(Zo[r, j] - zmax)
+            p[j] = e
+            tot += e
+        for j in range(nout):
+            p[j] = p[j] / tot
+        acc = 0.0
+        for t in range(k):
+            a = r * k + t
+            sq = 0.0
+            for j in range(nout):
+                sq += p[j] * J[a, j]
+            # dp overwrites G's row, then G = 2 M dp
+            dd = 0.0
+            pd = 0.0
+            for j in range(nout):
+                d = p[j] * (J[a, j] - sq)
+                G[a, j] = d
+                dd += d * d
+                pd += p[j] * d
+            acc += dd
+            for j in range(nout):
+                d = G[a, j]
+                GZ[r, j] += c * (d * d - p[j] * dd - d * pd)
+                G[a, j] = c * (p[j] * d - p[j] * pd)
         total += w * acc
     return alpha * total
 
@@ -1272,7 +1341,7 @@ def tangent_backward(
     gt_off = gb
     gz_off = za
     gn_off = zb
-    have_gz = False
+    have_gz = fopts[F_TANGENT_PROBA] != 0.0  # the logits' delta, if any
     for l in range(L - 1, -1, -1):
         nin = units[l]
         nout = units[l + 1]
@@ -1327,6 +1396,566 @@ def tangent_backward(
         gu_off, gt_off = gt_off, gu_off
         gz_off, gn_off = gn_off, gz_off
         have_gz = True
+
+
+# --- adversarial training (issue 5) ---------------------------------------------
+# Option: iopts[I_ADVERSARIAL] = method (0 off); fopts 13..22 are this
+# option's (23..31 belong to tangent propagation).  Scratch lives in AWA
+# (sized by adversarial_scratch_size).  Labels Y < 0 mark unlabeled samples.
+ADV_NONE = 0
+ADV_FGSM = 1
+ADV_PGD = 2
+ADV_VAT = 3
+F_ADV_EPS = 13  # L-inf radius (fgsm/pgd) or L2 radius (vat)
+F_ADV_WEIGHT = 14  # alpha: alpha J(x) + (1 - alpha) J(x_adv)
+F_ADV_CLIP_LO = 15  # valid input range (-inf, inf when off)
+F_ADV_CLIP_HI = 16
+F_PGD_STEP = 17
+F_PGD_STEPS = 18
+F_PGD_RANDOM_START = 19
+F_VAT_XI = 20
+F_VAT_POWER_ITERATIONS = 21
+F_VIRTUAL_LABELS = 22
+
+_ADV_SALT = 0x2545F4914F6CDD1D  # keys this option's stream apart from dropout's
+
+
+@jit
+def adversarial_scratch_size(units, bs):
+    """Length of the AWA buffer: x_adv rows, a direction per row, a second
+    gradient and the clean probabilities of a batch."""
+    L = units.shape[0] - 1
+    n_params = 0
+    for l in range(L):
+        n_params += units[l] * units[l + 1] + units[l + 1]
+    return 2 * bs * units[0] + n_params + bs * units[L]
+
+
+@jit
+def _adv_uniform(key, j):
+    """A uniform number in (0, 1) for unit ``j`` of the row keyed ``key``."""
+    x = splitmix64(key + np.uint64(j) * np.uint64(0x9E3779B97F4A7C15))
+    return (float(x >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@jit
+def _adv_key(seed, step, sample):
+    return splitmix64(_row_key(seed, step, sample) ^ np.uint64(_ADV_SALT))
+
+
+@jit
+def _adv_project(XA, X, idx, i0, eps, lo, hi):
+    """Rows of XA onto the L-inf ball of radius eps around x, then [lo, hi]."""
+    nb, n0 = XA.shape
+    for r in range(nb):
+        x = X[idx[i0 + r]]
+        for j in range(n0):
+            v = min(max(XA[r, j], x[j] - eps), x[j] + eps)
+            XA[r, j] = min(max(v, lo), hi)
+
+
+@jit
+def _adv_sign_step(XA, G, a):
+    """XA += a * sign(G) (a zero gradient leaves the input unchanged)."""
+    nb, n0 = XA.shape
+    for r in range(nb):
+        for j in range(n0):
+            g = G[r, j]
+            if g > 0:
+                XA[r, j] += a
+            elif g < 0:
+                XA[r, j] -= a
+
+
+@jit
+def _vat_direction(DIR, G, XA, X, idx, i0, scale, lo, hi):
+    """DIR = G / ||G|| per row (kept when G is 0); XA = clip(x + scale DIR)."""
+    nb, n0 = XA.shape
+    for r in range(nb):
+        nrm = 0.0
+        for j in range(n0):
+            nrm += float(G[r, j]) * float(G[r, j])
+        if nrm > 0.0:
+            inv = 1.0 / math.sqrt(nrm)
+            for j in range(n0):
+                DIR[r, j] = G[r, j] * inv
+        x = X[idx[i0 + r]]
+        for j in range(n0):
+            XA[r, j] = min(max(x[j] + scale * DIR[r, j], lo), hi)
+
+
+@jit
+def _kl_delta(P, DL, PC, w, out_kind):
+    """KL(p || q) of each row and its gradient w.r.t. the logits of q.
+
+    ``P`` holds the logits of the perturbed rows (a training forward pass),
+    ``PC`` the clean probabilities p (constants).  Writes
+    ``DL = w_r (q - p)`` and returns ``sum_r w_r KL(p_r || q_r)``.
+    """
+    nb, nout = P.shape
+    total = 0.0
+    for r in range(nb):
+        kl = 0.0
+        if out_kind == 0:
+            z = float(P[r, 0])
+            p = float(PC[r, 0])
+            q = 1.0 / (1.0 + math.exp(-z))
+            if p > 0.0:
+                kl += p * (math.log(p) + _softplus(-z))
+            if p < 1.0:
+                kl += (1.0 - p) * (math.log(1.0 - p) + _softplus(z))
+            DL[r, 0] = (q - p) * w[r]
+        else:
+            zmax = -np.inf
+            for k in range(nout):
+                zmax = max(zmax, float(P[r, k]))
+            tot = 0.0
+            for k in range(nout):
+                tot += math.exp(float(P[r, k]) - zmax)
+            lse = zmax + math.log(tot)
+            for k in range(nout):
+                logq = float(P[r, k]) - lse
+                p = float(PC[r, k])
+                if p > 0.0:
+                    kl += p * (math.log(p) - logq)
+                DL[r, k] = (math.exp(logq) - p) * w[r]
+        total += w[r] * kl
+    return total
+
+
+@jit
+def adversarial_loss_grad(
+    theta,
+    grad,
+    units,
+    uoff,
+    w_off,
+    b_off,
+    X,
+    Y,
+    idx,
+    i0,
+    nb,
+    sw,
+    H,
+    HT,
+    S,
+    Z,
+    D,
+    KB,
+    AWA,
+    bs_max,
+    iopts,
+    fopts,
+    seed,
+    step,
+):
+    """One minibatch of adversarial training; same contract as batch_loss_grad.
+
+    fgsm/pgd (Goodfellow et al. 2015; Madry et al. 2018): the raw gradient
+    of ``alpha J(x) + (1 - alpha) J(x_adv)``, ``J`` = weighted cross-entropy
+    plus activation penalty, ``x_adv`` a constant built from the current
+    weights: ``clip(x + eps sign(dJ/dx))`` (fgsm), or ``steps`` projected
+    signed steps (pgd; from x + U(-eps, eps) with a random start, else from
+    x).  Rows with ``Y < 0`` (unlabeled) take the predicted label when
+    ``fopts[F_VIRTUAL_LABELS]`` is set, else have zero weight.
+
+    vat (Miyato et al. 2018): ``alpha CE + (1 - alpha) KL``, where CE is
+    the weighted cross-entropy of the labelled rows normalised by their
+    weight sum (times ``S / S_lab``, since the caller divides by the weight
+    sum ``S`` of every row) and KL the weighted ``KL(p(.|x) || p(.|x + r))``
+    of every row, p a constant; ``r`` (L2 norm eps) by power iteration from
+    a Gaussian direction with finite difference ``xi``.  Activation
+    penalties enter with the clean pass.
+
+    Passes: clean forward/backward (input gradient too for fgsm/pgd), the
+    attack's forward/backward(input) passes, one adversarial
+    forward/backward into a second gradient; batched over the rows.
+    Leaves ``x_adv`` in the first ``nb * n_0`` entries of ``AWA``.
+    """
+    L = units.shape[0] - 1
+    n0 = units[0]
+    nout = units[L]
+    npar = theta.shape[0]
+    method = iopts[I_ADVERSARIAL]
+    out_kind = iopts[I_OUT]
+    log_eps = fopts[F_LOG_EPS]
+    eps = fopts[F_ADV_EPS]
+    alpha = fopts[F_ADV_WEIGHT]
+    lo = fopts[F_ADV_CLIP_LO]
+    hi = fopts[F_ADV_CLIP_HI]
+    virtual = fopts[F_VIRTUAL_LABELS] != 0.0
+    XA = _view(AWA, 0, nb, n0)
+    DIR = _view(AWA, bs_max * n0, nb, n0)
+    G2 = AWA[2 * bs_max * n0 : 2 * bs_max * n0 + npar]
+    PC = _view(AWA, 2 * bs_max * n0 + npar, nb, nout)
+    P = _view(H, bs_max * uoff[L], nb, nout)
+    DL = _view(D, bs_max * uoff[L], nb, nout)
+    D0 = _view(D, 0, nb, n0)
+    ar = np.arange(nb)
+    kid = idx[i0 : i0 + nb]
+    yb = np.empty(nb, dtype=np.int64)
+    wce = np.empty(nb)  # cross-entropy weight of each batch row
+    wb = np.empty(nb)  # sample weight of each batch row
+    s_all = 0.0
+    s_lab = 0.0
+    for r in range(nb):
+        i = idx[i0 + r]
+        yb[r] = Y[i]
+        wb[r] = sw[i]
+        s_all += sw[i]
+        if Y[i] >= 0:
+            s_lab += sw[i]
+
+    # (1) clean pass
+    pen_c, sw_sum = forward(
+        theta,
+        units,
+        uoff,
+        w_off,
+        b_off,
+        X,
+        idx,
+        idx,
+        i0,
+        nb,
+        sw,
+        H,
+        HT,
+        S,
+        Z,
+        KB,
+        bs_max,
+        iopts,
+        fopts,
+        seed,
+        step,
+        True,
+    )
+    if method == ADV_VAT:
+        ce_scale = alpha * s_all / s_lab if s_lab > 0.0 else 0.0
+        for r in range(nb):
+            wce[r] = wb[r] * ce_scale if yb[r] >= 0 else 0.0
+            if yb[r] < 0:
+                yb[r] = 0
+    else:
+        for r in range(nb):
+            wce[r] = wb[r]
+            if yb[r] < 0:  # unlabeled: the model's own label, or no weight
+                if virtual:
+                    if out_kind == 0:
+                        yb[r] = 1 if P[r, 0] > 0 else 0
+                    else:
+                        yb[r] = np.argmax(P[r])
+                else:
+                    yb[r] = 0
+                    wce[r] = 0.0
+    data_c = output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
+    backward(
+        theta,
+        grad,
+        units,
+        uoff,
+        w_off,
+        b_off,
+        idx,
+        idx,
+        i0,
+        nb,
+        sw,
+        H,
+        HT,
+        S,
+        Z,
+        D,
+        KB,
+        bs_max,
+        iopts,
+        fopts,
+        seed,
+        step,
+        True,
+        True,
+        method != ADV_VAT,
+    )
+
+    if method == ADV_VAT:
+        for r in range(nb):
+            for k in range(nout):
+                PC[r, k] = P[r, k]  # probabilities after output_loss_delta
+        xi = fopts[F_VAT_XI]
+        ones = np.ones(nb)
+        # a Gaussian direction per row from the counter-based hash
+        for r in range(nb):
+            key = _adv_key(seed, step, kid[r])
+            for j in range(n0):
+                u1 = _adv_uniform(key, 2 * j)
+                u2 = _adv_uniform(key, 2 * j + 1)
+                D0[r, j] = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+        n_it = int(fopts[F_VAT_POWER_ITERATIONS])
+        # probes x + xi d are not clipped (a derivative, not an input)
+        if n_it > 0:
+            _vat_direction(DIR, D0, XA, X, idx, i0, xi, -np.inf, np.inf)
+        else:
+            _vat_direction(DIR, D0, XA, X, idx, i0, eps, lo, hi)
+        for it in range(n_it):
+            forward(
+                theta,
+                units,
+                uoff,
+                w_off,
+                b_off,
+                XA,
+                ar,
+                kid,
+                0,
+                nb,
+                wb,
+                H,
+                HT,
+                S,
+                Z,
+                KB,
+                bs_max,
+                iopts,
+                fopts,
+                seed,
+                step,
+                True,
+            )
+            _kl_delta(P, DL, PC, ones, out_kind)
+            backward(
+                theta,
+                G2,
+                units,
+                uoff,
+                w_off,
+                b_off,
+                ar,
+                kid,
+                0,
+                nb,
+                wb,
+                H,
+                HT,
+                S,
+                Z,
+                D,
+                KB,
+                bs_max,
+                iopts,
+                fopts,
+                seed,
+                step,
+                False,
+                False,
+                True,
+            )
+            if it < n_it - 1:
+                _vat_direction(DIR, D0, XA, X, idx, i0, xi, -np.inf, np.inf)
+            else:
+                _vat_direction(DIR, D0, XA, X, idx, i0, eps, lo, hi)
+        forward(
+            theta,
+            units,
+            uoff,
+            w_off,
+            b_off,
+            XA,
+            ar,
+            kid,
+            0,
+            nb,
+            wb,
+            H,
+            HT,
+            S,
+            Z,
+            KB,
+            bs_max,
+            iopts,
+            fopts,
+            seed,
+            step,
+            True,
+        )
+        for r in range(nb):
+            wce[r] = (1.0 - alpha) * wb[r]
+        kl_sum = _kl_delta(P, DL, PC, wce, out_kind)
+        backward(
+            theta,
+            G2,
+            units,
+            uoff,
+            w_off,
+            b_off,
+            ar,
+            kid,
+            0,
+            nb,
+            wb,
+            H,
+            HT,
+            S,
+            Z,
+            D,
+            KB,
+            bs_max,
+            iopts,
+            fopts,
+            seed,
+            step,
+            False,
+            True,
+            False,
+        )
+        for k in range(npar):
+            grad[k] += G2[k]
+        return data_c + kl_sum, pen_c, sw_sum
+
+    # (2) the attack, from the clean input gradient left in D[0]
+    if method == ADV_FGSM:
+        for r in range(nb):
+            x = X[idx[i0 + r]]
+            for j in range(n0):
+                XA[r, j] = x[j]
+        _adv_sign_step(XA, D0, eps)
+        _adv_project(XA, X, idx, i0, eps, lo, hi)
+    else:
+        n_steps = int(fopts[F_PGD_STEPS])
+        a = fopts[F_PGD_STEP]
+        first = 0
+        for r in range(nb):
+            x = X[idx[i0 + r]]
+            for j in range(n0):
+                XA[r, j] = x[j]
+        if fopts[F_PGD_RANDOM_START] != 0.0:
+            for r in range(nb):
+                key = _adv_key(seed, step, kid[r])
+                for j in range(n0):
+                    XA[r, j] += eps * (2.0 * _adv_uniform(key, j) - 1.0)
+            _adv_project(XA, X, idx, i0, eps, lo, hi)
+        else:  # the first step reuses the clean input gradient
+            _adv_sign_step(XA, D0, a)
+            _adv_project(XA, X, idx, i0, eps, lo, hi)
+            first = 1
+        for _ in range(first, n_steps):
+            forward(
+                theta,
+                units,
+                uoff,
+                w_off,
+                b_off,
+                XA,
+                ar,
+                kid,
+                0,
+                nb,
+                wb,
+                H,
+                HT,
+                S,
+                Z,
+                KB,
+                bs_max,
+                iopts,
+                fopts,
+                seed,
+                step,
+                True,
+            )
+            output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
+            backward(
+                theta,
+                G2,
+                units,
+                uoff,
+                w_off,
+                b_off,
+                ar,
+                kid,
+                0,
+                nb,
+                wb,
+                H,
+                HT,
+                S,
+                Z,
+                D,
+                KB,
+                bs_max,
+                iopts,
+                fopts,
+                seed,
+                step,
+                True,
+                False,
+                True,
+            )
+            _adv_sign_step(XA, D0, a)
+            _adv_project(XA, X, idx, i0, eps, lo, hi)
+
+    # (3) the adversarial pass into G2; grad = alpha grad + (1 - alpha) G2
+    pen_a, _ = forward(
+        theta,
+        units,
+        uoff,
+        w_off,
+        b_off,
+        XA,
+        ar,
+        kid,
+        0,
+        nb,
+        wb,
+        H,
+        HT,
+        S,
+        Z,
+        KB,
+        bs_max,
+        iopts,
+        fopts,
+        seed,
+        step,
+        True,
+    )
+    data_a = output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
+    backward(
+        theta,
+        G2,
+        units,
+        uoff,
+        w_off,
+        b_off,
+        ar,
+        kid,
+        0,
+        nb,
+        wb,
+        H,
+        HT,
+        S,
+        Z,
+        D,
+        KB,
+        bs_max,
+        iopts,
+        fopts,
+        seed,
+        step,
+        True,
+        True,
+        False,
+    )
+    beta = 1.0 - alpha
+    for k in range(npar):
+        grad[k] = alpha * grad[k] + beta * G2[k]
+    return (
+        alpha * data_c + beta * data_a,
+        alpha * pen_c + beta * pen_a,
+        sw_sum,
+    )
 
 
 # --- tangent propagation (issue 7): contractive autoencoder --------------------
@@ -1491,6 +2120,11 @@ def batch_loss_grad(
     * tangent propagation: a forward-mode pass along the tangents after
       ``forward`` and its gradient added before ``backward`` returns.
     """
+    if iopts[I_ADVERSARIAL] != ADV_NONE:  # adversarial training (issue 5)
+        return adversarial_loss_grad(
+            theta, grad, units, uoff, w_off, b_off, X, Y, idx, i0, nb, sw, H, HT,
+            S, Z, D, KB, AWA, bs_max, iopts, fopts, seed, step,
+        )  # fmt: skip
     if iopts[I_DROPOUT] == DROP_FAST:
         return fast_forward_backward(
             theta,
