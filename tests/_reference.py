@@ -144,18 +144,29 @@ def mlp_logits(coefs, intercepts, X, activation="relu"):
     return a @ coefs[-1] + intercepts[-1]
 
 
+def mlp_outputs(coefs, intercepts, X, activation="relu"):
+    """Probabilities (one column for a single logistic output), float64."""
+    z = mlp_logits(coefs, intercepts, X, activation)
+    if z.shape[1] == 1:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def tangent_prop_penalty(coefs, intercepts, X, T, sample_weight, tangent_alpha,
-                         activation="relu", h=1e-6):
-    """``tangent_alpha * sum_i s_i sum_t ||d/de logits(x_i + e v_it)||^2 / S``
-    with the directional derivatives by central differences in the input."""
+                         activation="relu", output="logits", h=1e-6):
+    """``tangent_alpha * sum_i s_i sum_t ||d/de f(x_i + e v_it)||^2 / S``
+    (f: logits or probabilities) with the directional derivatives by
+    central differences in the input."""
+    f = mlp_logits if output == "logits" else mlp_outputs
     X = np.asarray(X, dtype=np.float64)
     s = np.asarray(sample_weight, dtype=np.float64)
     total = 0.0
     for i in range(X.shape[0]):
         for t in range(T.shape[1]):
             v = T[i, t]
-            up = mlp_logits(coefs, intercepts, X[i:i + 1] + h * v, activation)
-            dn = mlp_logits(coefs, intercepts, X[i:i + 1] - h * v, activation)
+            up = f(coefs, intercepts, X[i:i + 1] + h * v, activation)
+            dn = f(coefs, intercepts, X[i:i + 1] - h * v, activation)
             jv = (up - dn) / (2 * h)
             total += s[i] * np.sum(jv * jv)
     return tangent_alpha * total / s.sum()

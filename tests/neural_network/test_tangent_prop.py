@@ -44,7 +44,7 @@ def _problem(seed, n_out, activation, n=7, d=5, hidden=(4, 3), k=2):
     return layout, coefs, intercepts, theta, X, y, sw, T
 
 
-def _config(activation, tangent_alpha, dropout=None):
+def _config(activation, tangent_alpha, dropout=None, output="logits"):
     cfg = EngineConfig(
         activation=activation,
         alpha=0.0,
@@ -53,29 +53,34 @@ def _config(activation, tangent_alpha, dropout=None):
         keep_hidden=0.7,
     )
     cfg.extra_f[K.F_TANGENT_ALPHA] = tangent_alpha
+    cfg.extra_f[K.F_TANGENT_PROBA] = float(output == "proba")
     return cfg
 
 
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
 @pytest.mark.parametrize("n_out", [1, 3])
-def test_penalty_value_matches_finite_difference_reference(activation, n_out):
+@pytest.mark.parametrize("output", ["logits", "proba"])
+def test_penalty_value_matches_finite_difference_reference(activation, n_out, output):
     layout, coefs, intercepts, theta, X, y, sw, T = _problem(0, n_out, activation)
     out_kind = 0 if n_out == 1 else 1
-    loss, _ = loss_and_gradient(
-        theta, layout, X, y, sw, _config(activation, 0.7), out_kind, tangents=T
-    )
+    cfg = _config(activation, 0.7, output=output)
+    loss, _ = loss_and_gradient(theta, layout, X, y, sw, cfg, out_kind, tangents=T)
     data = mlp_objective(coefs, intercepts, X, y, sw, activation)
-    pen = tangent_prop_penalty(coefs, intercepts, X, T, sw, 0.7, activation)
+    pen = tangent_prop_penalty(
+        coefs, intercepts, X, T, sw, 0.7, activation, output=output
+    )
     np.testing.assert_allclose(loss, data + pen, rtol=1e-6)
 
 
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
 @pytest.mark.parametrize("n_out", [1, 3])
 @pytest.mark.parametrize("dropout", [None, "bernoulli"])
-def test_gradient_matches_central_differences(activation, n_out, dropout):
+@pytest.mark.parametrize("output", ["logits", "proba"])
+def test_gradient_matches_central_differences(activation, n_out, dropout, output):
     layout, _, _, theta, X, y, sw, T = _problem(1, n_out, activation)
+    theta = 3 * theta  # away from the linear regime of the outputs
     out_kind = 0 if n_out == 1 else 1
-    cfg = _config(activation, 0.7, dropout)
+    cfg = _config(activation, 0.7, dropout, output)
 
     def f(th):
         return loss_and_gradient(
@@ -170,16 +175,20 @@ def _mean_sq_jvp(est, X, T):
     return float(np.mean(est.directional_derivatives(X, T) ** 2))
 
 
-def test_directional_derivatives_shrink_with_strength(digits_small):
+@pytest.mark.parametrize(
+    "output, alphas", [("logits", (0.0, 0.1, 1.0)), ("proba", (0.0, 1.0, 10.0))]
+)
+def test_directional_derivatives_shrink_with_strength(digits_small, output, alphas):
     X, y, _, _ = digits_small
     kw = dict(hidden_layer_sizes=(32,), max_iter=60, random_state=0)
+    kw["tangent_output"] = output
     T = TangentPropMLPClassifier().compute_tangents(X)
     vals = [
         _mean_sq_jvp(_fit(TangentPropMLPClassifier(tangent_alpha=a, **kw), X, y), X, T)
-        for a in (0.0, 0.1, 1.0)
+        for a in alphas
     ]
     assert vals[0] > vals[1] > vals[2]
-    assert vals[2] < 0.2 * vals[0]
+    assert vals[2] < 0.5 * vals[0]
     # the learned tangents too
     mtc = [
         _fit(
@@ -189,10 +198,35 @@ def test_directional_derivatives_shrink_with_strength(digits_small):
             X,
             y,
         )
-        for a in (0.0, 1.0)
+        for a in (0.0, alphas[2])
     ]
     Tl = mtc[0].learned_tangents(X)
     assert _mean_sq_jvp(mtc[1], X, Tl) < 0.5 * _mean_sq_jvp(mtc[0], X, Tl)
+
+
+def test_directional_derivatives_are_those_of_predict_proba(digits_small):
+    X, y, _, _ = digits_small
+    est = _fit(
+        TangentPropMLPClassifier(
+            hidden_layer_sizes=(16,), activation="tanh", max_iter=20, random_state=0
+        ),
+        X,
+        y,
+    )
+    T = np.random.RandomState(0).randn(5, 2, 64)
+    h = 1e-6
+    num = np.stack(
+        [
+            (
+                est.predict_proba(X[:5] + h * T[:, t])
+                - est.predict_proba(X[:5] - h * T[:, t])
+            )
+            / (2 * h)
+            for t in range(2)
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(est.directional_derivatives(X[:5], T), num, atol=1e-7)
 
 
 def test_precomputed_and_callable_tangents_equal_the_parameter(digits_small):
