@@ -3,8 +3,10 @@
 load_digits train split (1,437 x 64), hidden (100,), adam, batch 200 (the
 'auto' size), fixed epochs (tol=0 so no early stop): skreg's MLPClassifier,
 TangentPropMLPClassifier with 7 image tangents (tangents computed inside
-fit, counted), the same with ``tangent_output='logits'``, and
-ManifoldTangentClassifier (autoencoder + 7 learned tangents, counted);
+fit, counted), the same with ``tangent_output='logits'`` and with
+``tangent_sampling='rademacher'`` (one random combination of the 7
+tangents per step), and ManifoldTangentClassifier (autoencoder + 7 learned
+tangents, counted);
 scikit-learn's MLPClassifier as a reference.  JIT warm-up excluded
 (reported separately).  Prints the median of interleaved repeats, the
 ratio to the plain network (target <= 3x with 7 tangents) and test
@@ -60,8 +62,17 @@ def main():
         "TangentProp, logits": lambda: TangentPropMLPClassifier(
             tangent_output="logits", **common
         ),
+        "TangentProp, 7, rademacher": lambda: TangentPropMLPClassifier(
+            tangent_sampling="rademacher", **common
+        ),
         "ManifoldTangent, 7 learned": lambda: ManifoldTangentClassifier(
-            cae_max_iter=args.epochs, **common
+            n_tangents=7, cae_max_iter=args.epochs, **common
+        ),
+        "ManifoldTangent, 7, rademacher": lambda: ManifoldTangentClassifier(
+            n_tangents=7,
+            cae_max_iter=args.epochs,
+            tangent_sampling="rademacher",
+            **common,
         ),
         "sklearn MLPClassifier": lambda: SkMLP(**common),
     }

@@ -1041,6 +1041,15 @@ def fast_forward_backward(
 # this option's; 13..22 belong to adversarial training.
 F_TANGENT_ALPHA = 23
 F_TANGENT_PROBA = 24  # 1.0: penalise the probabilities' derivatives, 0: logits'
+F_TANGENT_SAMPLED = 25  # 1.0: one random combination of the tangents per step
+_TANGENT_STREAM = 1 << 20  # "layer" id of the tangent signs' hash stream
+
+
+@jit
+def _tangent_rows(iopts, fopts):
+    """Tangent rows per sample in the pass: all tangents, or one random
+    combination of them (``fopts[F_TANGENT_SAMPLED]``)."""
+    return 1 if fopts[F_TANGENT_SAMPLED] != 0.0 else iopts[I_TANGENT]
 
 
 @jit
@@ -1134,7 +1143,7 @@ def tangent_forward(
     ``ga`` buffer for :func:`tangent_backward`.
     """
     L = units.shape[0] - 1
-    k = iopts[I_TANGENT]
+    k = _tangent_rows(iopts, fopts)
     act = iopts[I_ACT]
     alpha = fopts[F_TANGENT_ALPHA]
     drop = iopts[I_DROPOUT] == DROP_BERNOULLI
@@ -1147,27 +1156,36 @@ def tangent_forward(
     n0 = units[0]
     nk = nb * k
     TA0 = _view(AWT, ta, nk, n0)
-    if drop_in:
-        thr_in, sc_in64 = keep_threshold(fopts[F_KEEP_INPUT])
-        scl = np.empty(1, dtype=theta.dtype)
-        scl[0] = sc_in64
-        s0 = AWT[sc0 : sc0 + n0]
-        for r in range(nb):
-            i = idx[i0 + r]
+    s0 = AWT[sc0 : sc0 + n0]
+    s0[:] = 1.0
+    thr_in, sc_in64 = keep_threshold(fopts[F_KEEP_INPUT])
+    scl = np.empty(1, dtype=theta.dtype)
+    scl[0] = sc_in64
+    k_all = iopts[I_TANGENT]
+    for r in range(nb):
+        i = idx[i0 + r]
+        if drop_in:
             _keep_scales(s0, _layer_key(seed, step, kid[i0 + r], 0), thr_in, scl[0])
+        if k == k_all:
             for t in range(k):
                 row = TA0[r * k + t]
                 base = t * n0
                 for j in range(n0):
                     row[j] = TV[i, base + j] * s0[j]
-    else:
-        for r in range(nb):
-            i = idx[i0 + r]
-            for t in range(k):
-                row = TA0[r * k + t]
+        else:
+            # one Rademacher combination sum_t e_t v_t of the sample's
+            # tangents: E ||J sum_t e_t v_t||^2 = sum_t ||J v_t||^2, and
+            # every penalty here is a quadratic form in J v
+            key = _layer_key(seed, step, kid[i0 + r], _TANGENT_STREAM)
+            row = TA0[r]
+            row[:] = 0.0
+            for t in range(k_all):
+                e = 1.0 if (_unit_bits(key, t) & np.uint64(1)) else -1.0
                 base = t * n0
                 for j in range(n0):
-                    row[j] = TV[i, base + j]
+                    row[j] += e * TV[i, base + j]
+            for j in range(n0):
+                row[j] *= s0[j]
     sc_hid = np.empty(1, dtype=theta.dtype)
     sc_hid[0] = keep_threshold(fopts[F_KEEP_HIDDEN])[1]
     for l in range(L):
@@ -1324,7 +1342,7 @@ def tangent_backward(
     weights through z).
     """
     L = units.shape[0] - 1
-    k = iopts[I_TANGENT]
+    k = _tangent_rows(iopts, fopts)
     act = iopts[I_ACT]
     drop = iopts[I_DROPOUT] == DROP_BERNOULLI
     drop_in = drop and fopts[F_KEEP_INPUT] < 1.0
@@ -2218,7 +2236,7 @@ def batch_loss_grad(
         tangent_backward(
             theta, units, uoff, w_off, b_off, nb, H, HT, AWT, bs_max, iopts, fopts
         )
-        gr = _tangent_offsets(units, bs_max, iopts[I_TANGENT])[9]
+        gr = _tangent_offsets(units, bs_max, _tangent_rows(iopts, fopts))[9]
         for q in range(grad.shape[0]):
             grad[q] += AWT[gr + q]
     return data_sum, pen_sum, sw_sum

@@ -45,6 +45,15 @@ _TANGENT_ALPHA_DOC = """\
         plain quadratic, slightly cheaper, but it also shrinks confident
         logits).  On 20 digits per class 'proba' gave the lower test
         error (see Notes).
+
+    tangent_sampling : {'exact', 'rademacher'}, default='exact'
+        'exact' propagates every tangent at every step (cost grows with
+        ``1 + n_tangents``).  'rademacher' propagates one random
+        combination ``sum_t e_t v_t`` (``e_t = +-1``) per example and step:
+        an unbiased estimate of the same penalty (it is a quadratic form in
+        ``J v``) at the cost of one tangent; the signs come from a counter-
+        based hash of (``random_state``, step, sample), so fits stay
+        reproducible.
 """
 
 #: Rows of X per chunk when computing encoder tangents (bounds the memory
@@ -76,7 +85,20 @@ class _TangentPropMixin:
         cfg = super()._engine_config()
         cfg.extra_f[K.F_TANGENT_ALPHA] = float(self.tangent_alpha)
         cfg.extra_f[K.F_TANGENT_PROBA] = float(self.tangent_output == "proba")
+        cfg.extra_f[K.F_TANGENT_SAMPLED] = float(self.tangent_sampling == "rademacher")
         return cfg
+
+    def _init_random_state(self, rs):
+        # Peek without advancing the stream (as the dropout seeds), so that
+        # tangent_alpha=0 trains exactly the plain network of the same
+        # random_state.  The base hands _dropout_seed to the kernels: it keys
+        # the random tangent combinations (tangent_sampling='rademacher').
+        state = rs.get_state()
+        seeds = rs.randint(0, np.iinfo(np.int32).max, size=2)
+        rs.set_state(state)
+        self._dropout_seed = int(seeds[0])
+        self._cae_seed = int(seeds[1])
+        self._cae_pending = True
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, **fit_params):
@@ -149,6 +171,7 @@ class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
         **BaseMLPClassifier._parameter_constraints,
         "tangent_alpha": [Interval(Real, 0, None, closed="left")],
         "tangent_output": [StrOptions({"proba", "logits"})],
+        "tangent_sampling": [StrOptions({"exact", "rademacher"})],
         "tangents": [StrOptions({"image"}), callable],
         "image_shape": [tuple, list, None],
         "transforms": [tuple, list, str, None],
@@ -163,6 +186,7 @@ class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
         *,
         tangent_alpha=1.0,
         tangent_output="proba",
+        tangent_sampling="exact",
         tangents="image",
         image_shape=None,
         transforms=None,
@@ -231,6 +255,7 @@ class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
         )
         self.tangent_alpha = tangent_alpha
         self.tangent_output = tangent_output
+        self.tangent_sampling = tangent_sampling
         self.tangents = tangents
         self.image_shape = image_shape
         self.transforms = transforms
@@ -314,6 +339,7 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         **BaseMLPClassifier._parameter_constraints,
         "tangent_alpha": [Interval(Real, 0, None, closed="left")],
         "tangent_output": [StrOptions({"proba", "logits"})],
+        "tangent_sampling": [StrOptions({"exact", "rademacher"})],
         "cae_hidden": [Interval(Integral, 1, None, closed="left")],
         "contraction": [Interval(Real, 0, None, closed="left")],
         "n_tangents": [Interval(Integral, 1, None, closed="left")],
@@ -328,6 +354,7 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         *,
         tangent_alpha=1.0,
         tangent_output="proba",
+        tangent_sampling="exact",
         cae_hidden=64,
         contraction=0.1,
         n_tangents=3,
@@ -396,6 +423,7 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         )
         self.tangent_alpha = tangent_alpha
         self.tangent_output = tangent_output
+        self.tangent_sampling = tangent_sampling
         self.cae_hidden = cae_hidden
         self.contraction = contraction
         self.n_tangents = n_tangents
@@ -429,14 +457,6 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
                 f"{self.cae_hidden}: the encoder Jacobian (cae_hidden x "
                 "n_features) has at most cae_hidden singular vectors."
             )
-
-    def _init_random_state(self, rs):
-        # peek (as the dropout seeds): tangent_alpha=0 trains exactly the
-        # plain network of the same random_state
-        state = rs.get_state()
-        self._cae_seed = int(rs.randint(0, np.iinfo(np.int32).max))
-        rs.set_state(state)
-        self._cae_pending = True
 
     def _fit_cae(self, X, sw):
         n, d = X.shape

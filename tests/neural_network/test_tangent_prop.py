@@ -98,6 +98,34 @@ def test_gradient_matches_central_differences(activation, n_out, dropout, output
     np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-7 * np.abs(num).max())
 
 
+@pytest.mark.parametrize("output", ["logits", "proba"])
+def test_rademacher_combination_is_exact_per_step_and_unbiased(output):
+    layout, _, _, theta, X, y, sw, T = _problem(3, 3, "tanh", k=3)
+    cfg = _config("tanh", 0.7, None, output)
+    cfg.extra_f[K.F_TANGENT_SAMPLED] = 1.0
+
+    def f(th, step=2):
+        return loss_and_gradient(
+            th, layout, X, y, sw, cfg, 1, seed=5, step=step, tangents=T
+        )
+
+    _, grad = f(theta)
+    num = np.empty_like(theta)
+    for q in range(theta.size):
+        tp, tm = theta.copy(), theta.copy()
+        tp[q] += 1e-6
+        tm[q] -= 1e-6
+        num[q] = (f(tp)[0] - f(tm)[0]) / 2e-6
+    np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-7 * np.abs(num).max())
+    # the mean over steps (independent signs) is the exact penalty
+    exact = loss_and_gradient(
+        theta, layout, X, y, sw, _config("tanh", 0.7, None, output), 1, tangents=T
+    )[0]
+    plain = loss_and_gradient(theta, layout, X, y, sw, _config("tanh", 0.0), 1)[0]
+    sampled = np.mean([f(theta, step)[0] for step in range(400)])
+    np.testing.assert_allclose(sampled - plain, exact - plain, rtol=0.1)
+
+
 def test_zero_strength_or_no_tangents_is_the_plain_objective():
     layout, _, _, theta, X, y, sw, T = _problem(2, 3, "tanh")
     plain = loss_and_gradient(theta, layout, X, y, sw, _config("tanh", 0.0), 1)
