@@ -341,3 +341,27 @@ def test_bad_input_gets_clear_errors(digits_small):
         ManifoldTangentClassifier(cae_hidden=8, n_tangents=9).fit(X, y)
     with pytest.raises(ValueError, match="image_shape"):
         TangentPropMLPClassifier(image_shape=(4, 4)).fit(X, y)
+
+
+@pytest.mark.slow
+def test_image_tangents_lower_the_test_error_on_few_digits():
+    """20 digits per class, 4 training subsets: the mean test error of
+    tangent propagation is below the same network's without the penalty
+    (measured 5.8% vs 6.3%; the report has more subsets)."""
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    common = dict(hidden_layer_sizes=(64,), batch_size=32, max_iter=300)
+    errors = {"plain": [], "tangent": []}
+    for seed in range(4):
+        rng = np.random.RandomState(seed)
+        tr = np.concatenate(
+            [rng.choice(np.where(y == c)[0], 20, replace=False) for c in range(10)]
+        )
+        te = np.setdiff1d(np.arange(len(y)), tr)
+        for name, est in (
+            ("plain", MLPClassifier(random_state=seed, **common)),
+            ("tangent", TangentPropMLPClassifier(random_state=seed, **common)),
+        ):
+            _fit(est, X[tr], y[tr])
+            errors[name].append(1 - est.score(X[te], y[te]))
+    assert np.mean(errors["tangent"]) < np.mean(errors["plain"]) - 0.002
