@@ -59,7 +59,7 @@ def skreg_models():
             max_iter=it, method="pgd", pgd_steps=5, **adv, **COMMON
         ),
         "vat": lambda it: AdversarialMLPClassifier(
-            max_iter=it, method="vat", adversarial_epsilon=1.0, **COMMON
+            max_iter=it, method="vat", adversarial_epsilon=0.6, **COMMON
         ),
     }
 

@@ -119,7 +119,7 @@ ax_b.legend(fontsize=8)
 # set unlabeled (``y = -1``), against the same network trained on the
 # labelled digits alone.
 labels_per_class = [10] if QUICK else [5, 10, 20, 40]
-vat_epochs = 150 if QUICK else 600
+vat_epochs = 150 if QUICK else 1000
 rng = np.random.RandomState(0)
 order = [rng.permutation(np.flatnonzero(y_train == c)) for c in range(10)]
 err_sup, err_vat = [], []
@@ -132,7 +132,7 @@ for k in labels_per_class:
     vat = AdversarialMLPClassifier(
         HIDDEN,
         method="vat",
-        adversarial_epsilon=1.0,
+        adversarial_epsilon=0.6,
         max_iter=vat_epochs,
         n_iter_no_change=vat_epochs,
         random_state=0,
