@@ -7,7 +7,7 @@ import warnings
 from skreg._tour import TourRow, timed
 
 _HIDDEN = (100,)
-_EPOCHS = 60
+_EPOCHS = 200
 _EPS = 0.15
 _FITTED = {}
 
