@@ -220,24 +220,27 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
             if sample_weight is not None:
                 sample_weight = _safe_indexing(sample_weight, keep)
             return super()._fit(X, y, sample_weight, incremental, *args, **kwargs)
-        self._semi_supervised_fit = True
+        # The training loop sees a fully labelled y (unlabeled rows get some
+        # labelled value, so classes_, the class-count and warm-start checks
+        # are those of the labelled samples); _encode_y then marks the
+        # unlabeled rows with the index -1, which the kernel reads as "no
+        # label" (no cross-entropy; KL or the predicted label instead).
+        y_filled = np.array(y, copy=True)
+        y_filled[unl] = y_lab[0]
+        self._unlabeled_rows = unl
         try:
-            return super()._fit(X, y, sample_weight, incremental, *args, **kwargs)
+            return super()._fit(
+                X, y_filled, sample_weight, incremental, *args, **kwargs
+            )
         finally:
-            del self._semi_supervised_fit
+            del self._unlabeled_rows
 
     def _encode_y(self, y, classes, incremental):
-        if not getattr(self, "_semi_supervised_fit", False):
-            return super()._encode_y(y, classes, incremental)
-        # Called by the training loop right after it set ``classes_`` from
-        # ``y``: the unlabeled marker is not a class.  Unlabeled rows get the
-        # index -1, which the adversarial kernel reads as "no label".
-        marker = self.unlabeled_marker
-        self.classes_ = self.classes_[self.classes_ != marker]
-        unl = np.asarray(y == marker, dtype=bool)
-        out = np.full(y.shape[0], -1, dtype=np.int64)
-        out[~unl] = super()._encode_y(y[~unl], self.classes_, incremental)
-        return out
+        idx = super()._encode_y(y, classes, incremental)
+        unl = getattr(self, "_unlabeled_rows", None)
+        if unl is not None:  # inside a semi-supervised fit
+            idx[unl] = -1
+        return idx
 
     def _validate_engine_params(self):
         _check_clip(self.clip)

@@ -233,7 +233,13 @@ def test_semi_supervised_labels():
     )
     np.testing.assert_array_equal(vat.classes_, [0, 1, 2])
     assert vat.predict_proba(X).shape == (60, 3)
-    assert not hasattr(vat, "_semi_supervised_fit")
+    assert not hasattr(vat, "_unlabeled_rows")
+    # warm start and partial_fit see the labelled classes only
+    _quiet(vat.set_params(warm_start=True), X, y_semi)
+    np.testing.assert_array_equal(vat.classes_, [0, 1, 2])
+    pf = AdversarialMLPClassifier((8,), method="vat", random_state=0)
+    pf.partial_fit(X, y_semi, classes=[0, 1, 2]).partial_fit(X, y_semi)
+    np.testing.assert_array_equal(pf.classes_, [0, 1, 2])
     # fgsm: unlabeled rows are dropped with a warning = fit on the labelled
     kw = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
     with pytest.warns(UserWarning, match="unlabeled samples .* are ignored"):
