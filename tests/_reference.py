@@ -7,7 +7,6 @@ clarity, never for speed.  Sections, one per subpackage, follow.
 
 import numpy as np  # noqa: F401
 
-
 # --- decomposition ---
 
 
@@ -76,7 +75,7 @@ def mlp_objective(coefs, intercepts, X, y_idx, sample_weight=None, activation="r
     S = s.sum()
     a = X
     pen = 0.0
-    for W, b in zip(coefs[:-1], intercepts[:-1]):
+    for W, b in zip(coefs[:-1], intercepts[:-1], strict=True):
         z = a @ W + b
         h = _mlp_act(z, activation)
         if penalty == "l1":
@@ -105,9 +104,9 @@ def mlp_objective(coefs, intercepts, X, y_idx, sample_weight=None, activation="r
     obj = (s @ loss) / S + pen
     obj += 0.5 * alpha * sum(np.sum(W * W) for W in coefs) / S
     if tie_coefs is not None:
-        obj += tie_alpha * sum(np.sum((W - R) ** 2) for W, R in zip(coefs, tie_coefs))
+        obj += tie_alpha * sum(np.sum((W - R) ** 2) for W, R in zip(coefs, tie_coefs, strict=True))
         obj += tie_alpha * sum(np.sum((b - R) ** 2)
-                               for b, R in zip(intercepts, tie_intercepts))
+                               for b, R in zip(intercepts, tie_intercepts, strict=True))
     return obj
 
 
@@ -139,7 +138,7 @@ def sgd_steps(theta, grads, lr, momentum, nesterov):
 def mlp_logits(coefs, intercepts, X, activation="relu"):
     """Logits (output pre-activations) of a plain MLP, in float64."""
     a = np.asarray(X, dtype=np.float64)
-    for W, b in zip(coefs[:-1], intercepts[:-1]):
+    for W, b in zip(coefs[:-1], intercepts[:-1], strict=True):
         a = _mlp_act(a @ W + b, activation)
     return a @ coefs[-1] + intercepts[-1]
 
@@ -176,7 +175,7 @@ def cae_objective(W, c, br, X, sample_weight, contraction):
     """Contractive autoencoder objective (weighted sum over rows), written
     out: the encoder Jacobian's Frobenius norm from the explicit Jacobian."""
     total = 0.0
-    for x, s in zip(np.asarray(X, dtype=np.float64), sample_weight):
+    for x, s in zip(np.asarray(X, dtype=np.float64), sample_weight, strict=True):
         h = 1.0 / (1.0 + np.exp(-(x @ W + c)))
         r = h @ W.T + br
         J = (h * (1 - h))[:, None] * W.T  # (n_hidden, n_features)

@@ -92,4 +92,7 @@ def dropout_rows(data):
     return rows
 
 
-TOUR_ROWS = [mlp_row, dropout_rows]
+# Tangent propagation rows train on a small subset, so they live apart.
+from ._tour_tangent import TOUR_ROWS as _TANGENT_ROWS  # noqa: E402
+
+TOUR_ROWS = [mlp_row, dropout_rows, *_TANGENT_ROWS]
