@@ -104,9 +104,9 @@ def mlp_objective(coefs, intercepts, X, y_idx, sample_weight=None, activation="r
     obj = (s @ loss) / S + pen
     obj += 0.5 * alpha * sum(np.sum(W * W) for W in coefs) / S
     if tie_coefs is not None:
-        obj += tie_alpha * sum(np.sum((W - R) ** 2) for W, R in zip(coefs, tie_coefs, strict=True))
-        obj += tie_alpha * sum(np.sum((b - R) ** 2)
-                               for b, R in zip(intercepts, tie_intercepts, strict=True))
+        pairs = [*zip(coefs, tie_coefs, strict=True)]
+        pairs += zip(intercepts, tie_intercepts, strict=True)
+        obj += tie_alpha * sum(np.sum((P - R) ** 2) for P, R in pairs)
     return obj
 
 
