@@ -49,18 +49,10 @@ from threadpoolctl import threadpool_limits
 
 from skreg.neighbors import TangentDistanceKNN
 from skreg.neighbors._tangent_distance import _distance_space, _tangent_planes
-from skreg.utils import image_tangents
+from skreg.utils import IMAGE_TRANSFORMS, image_tangents
 
 SHAPE, SIGMA = (8, 8), 0.5
-TRANSFORMS = (
-    "translate_x",
-    "translate_y",
-    "rotate",
-    "scale",
-    "parallel_hyperbolic",
-    "diagonal_hyperbolic",
-    "thickening",
-)
+TRANSFORMS = IMAGE_TRANSFORMS
 
 
 def numpy_reduced(Xq, Xt, chunk=16):

@@ -31,22 +31,14 @@ from sklearn.model_selection import KFold
 from sklearn.neighbors import KNeighborsClassifier
 
 from skreg.neighbors import TangentDistanceKNN
-from skreg.utils import image_tangents
+from skreg.utils import IMAGE_TRANSFORMS, image_tangents
 
 QUICK = os.environ.get("SKREG_EXAMPLES_QUICK") == "1"
 SIGMA = 0.5
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
-names = [
-    "translate_x",
-    "translate_y",
-    "rotate",
-    "scale",
-    "parallel_hyperbolic",
-    "diagonal_hyperbolic",
-    "thickening",
-]
+names = list(IMAGE_TRANSFORMS)
 digit = X[2]
 tangents = image_tangents(digit[None], (8, 8), names, sigma=SIGMA)[0]
 

@@ -34,6 +34,7 @@ from ..utils._sklearn_compat import (
     validate_data,
     validate_params,
 )
+from ..utils._validation import check_clip
 
 __all__ = [
     "adversarial_accuracy",
@@ -77,20 +78,6 @@ def _check_estimator(estimator, func):
         )
 
 
-def _check_clip(clip):
-    if clip is None:
-        return None
-    try:
-        lo, hi = (float(v) for v in clip)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"clip must be None or a pair (min, max) of numbers; got {clip!r}."
-        ) from None
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo >= hi:
-        raise ValueError(f"clip=(min, max) needs finite min < max; got ({lo}, {hi}).")
-    return lo, hi
-
-
 def _validate_inputs(estimator, X, y, clip, func):
     """Validated float X (own copy), y as an array, and clip as (lo, hi)."""
     X = validate_data(
@@ -109,7 +96,7 @@ def _validate_inputs(estimator, X, y, clip, func):
             f"y has labels not in the estimator's classes_ {estimator.classes_}: "
             f"{np.unique(y[unknown])}."
         )
-    clip = _check_clip(clip)
+    clip = check_clip(clip)
     if clip is not None:
         lo, hi = clip
         if X.size and (X.min() < lo or X.max() > hi):
@@ -584,7 +571,7 @@ def make_adversarial_scorer(
     >>> scores.shape
     (3,)
     """
-    _check_clip(clip)
+    check_clip(clip)
     return _AdversarialScorer(
         epsilon=epsilon,
         attack=attack,

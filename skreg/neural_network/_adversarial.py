@@ -7,23 +7,9 @@ import numpy as np
 from sklearn.utils import _safe_indexing
 
 from ..utils._sklearn_compat import Interval, StrOptions
+from ..utils._validation import check_clip
 from ._base import BaseMLPClassifier
 from ._docs import ATTRIBUTES, ENGINE_PARAMS
-
-
-def _check_clip(clip):
-    """``clip`` as a float pair (min < max, finite) or None; else ValueError."""
-    if clip is None:
-        return None
-    try:
-        lo, hi = (float(v) for v in clip)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"clip must be None or a pair (min, max) of numbers; got {clip!r}."
-        ) from None
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo >= hi:
-        raise ValueError(f"clip=(min, max) needs finite min < max; got ({lo}, {hi}).")
-    return lo, hi
 
 
 class AdversarialMLPClassifier(BaseMLPClassifier):
@@ -138,7 +124,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         cfg.adversarial = self.method
         cfg.adversarial_epsilon = eps
         cfg.adversarial_weight = float(self.adversarial_weight)
-        cfg.adversarial_clip = _check_clip(self.clip)
+        cfg.adversarial_clip = check_clip(self.clip)
         cfg.pgd_steps = int(self.pgd_steps)
         cfg.pgd_step_size = (
             2.5 * eps / self.pgd_steps  # Madry et al.'s rule of thumb
@@ -170,7 +156,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         return np.asarray(y == marker, dtype=bool)
 
     def _clip_input(self, X):
-        clip = _check_clip(self.clip)
+        clip = check_clip(self.clip)
         if clip is None or hasattr(X, "toarray"):
             return X  # (sparse input: the base raises its own error)
         lo, hi = clip
@@ -243,7 +229,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         return idx
 
     def _validate_engine_params(self):
-        _check_clip(self.clip)
+        check_clip(self.clip)
         if self.method == "vat" and self.adversarial_epsilon == 0:
             return
         if self.pgd_step_size is not None and self.method == "pgd":
