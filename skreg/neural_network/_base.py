@@ -42,18 +42,18 @@ from ..utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from . import _kernels as K
 from ._engine import (
+    Engine,
     EngineConfig,
     Layout,
-    Workspace,
+    Output,
+    Status,
     glorot_init,
-    inference_options,
-    tangent_argument,
+    input_gradient,
+    predict_proba,
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-_PREDICT_CHUNK = 1024
 
 
 def _nonfinite_error(where):
@@ -223,7 +223,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         return h
 
     def _out_kind(self):
-        return 0 if self.out_activation_ == "logistic" else 1
+        return int(
+            Output.LOGISTIC if self.out_activation_ == "logistic" else Output.SOFTMAX
+        )
 
     def _layout(self):
         return Layout.from_coefs(self.coefs_)
@@ -402,6 +404,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 "to 0."
             )
         units = [n_features] + hidden + [n_outputs]
+        out_kind = int(Output.LOGISTIC if n_outputs == 1 else Output.SOFTMAX)
         rs = check_random_state(self.random_state)
 
         if first_pass:
@@ -441,62 +444,44 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         layout = Layout(units)
         theta = layout.pack(self.coefs_, self.intercepts_, dtype)
         cfg.tie_ref = self._resolve_tie_ref(layout, dtype)
-        iopts, fopts = cfg.to_arrays(0 if n_outputs == 1 else 1, dtype)
-        # per-sample tangent vectors (tangent propagation), or a dummy
-        TV = tangent_argument(self._tangent_vectors(X, tangents, sw), iopts, dtype)
+        # per-sample tangent vectors (tangent propagation), or None
+        tangent_vectors = self._tangent_vectors(X, tangents, sw)
+        if tangent_vectors is not None and tangent_vectors.shape[1] == 0:
+            tangent_vectors = None
+        cfg.mode(tangents=tangent_vectors is not None)  # refuse unsupported mixes
 
         if self.solver in _STOCHASTIC_SOLVERS:
             theta = self._fit_stochastic(
-                X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental, TV
-            )
+                X, y_idx, sw, layout, theta, cfg, out_kind, rs, incremental,
+                tangent_vectors,
+            )  # fmt: skip
         else:
-            theta = self._fit_lbfgs(X, y_idx, sw, layout, theta, cfg, iopts, fopts, TV)
+            theta = self._fit_lbfgs(
+                X, y_idx, sw, layout, theta, cfg, out_kind, tangent_vectors
+            )
 
         if not np.isfinite(theta).all():
             raise _nonfinite_error("fit")
         self.coefs_, self.intercepts_ = layout.unpack(theta)
         return self
 
-    def _fit_lbfgs(self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, TV):
+    def _fit_lbfgs(self, X, y_idx, sw, layout, theta, cfg, out_kind, tangents):
         dtype = theta.dtype
         n = X.shape[0]
-        ws = Workspace(
-            layout,
-            n,
-            dtype,
-            None,
-            need_pre=cfg.activation_penalty == "kl",
-            n_tangents=int(iopts[K.I_TANGENT]),
-            adversarial=int(iopts[K.I_ADVERSARIAL]),
-        )
-        ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)
-        idx = np.arange(n, dtype=np.int64)
+        k = 0 if tangents is None else tangents.shape[1]
+        engine = Engine(cfg, layout, out_kind, dtype, n, n_tangents=k)
         th = np.empty_like(theta)
-        grad = np.empty_like(theta)
-        args = layout.kernel_args()
+        state = engine.state(th)
+        data = engine.data(X, y_idx, sw, tangents)
+        idx = np.arange(n, dtype=np.int64)
+        self._announce_compile(engine, state, data, idx, dtype)
 
         def fun(x):
             th[:] = x
-            loss = K.loss_grad_full(
-                th,
-                grad,
-                ref,
-                *args,
-                layout.n_coef,
-                X,
-                y_idx,
-                sw,
-                idx,
-                *ws.arrays(),
-                TV,
-                iopts,
-                fopts,
-                0,
-                0,
-            )
+            loss = engine.objective(state, data, idx)
             if not np.isfinite(loss):
                 raise _nonfinite_error("L-BFGS")
-            return loss, grad.astype(np.float64)
+            return loss, state.grad.astype(np.float64)
 
         options = {"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol}
         res = scipy.optimize.minimize(
@@ -521,8 +506,16 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         self.loss_ = float(res.fun)
         return res.x.astype(dtype)
 
+    def _announce_compile(self, engine, state, data, order, dtype):
+        """With ``verbose``, say so before a fit waits for the compiler."""
+        if self.verbose and engine.will_compile(state, data, order):
+            print(
+                f"compiling kernels for {np.dtype(dtype).name} "
+                f"({engine.mode} training), first use only"
+            )
+
     def _fit_stochastic(
-        self, X, y_idx, sw, layout, theta, cfg, iopts, fopts, rs, incremental, TV
+        self, X, y_idx, sw, layout, theta, cfg, out_kind, rs, incremental, tangents
     ):
         dtype = theta.dtype
         v_shape = theta.shape if self.solver == "adam" else (1,)
@@ -547,7 +540,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         if early_stopping:
             # the split scikit-learn's MLPClassifier makes: stratified only
             # when there is one output unit (binary), on the indicator matrix
-            stratify = (y_idx == 1)[:, None] if iopts[K.I_OUT] == 0 else None
+            stratify = (y_idx == 1)[:, None] if out_kind == Output.LOGISTIC else None
             idx_all = np.arange(X.shape[0])
             idx_train, idx_val = train_test_split(
                 idx_all,
@@ -566,9 +559,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             X_tr = np.ascontiguousarray(X[idx_train])
             y_tr = np.ascontiguousarray(y_idx[idx_train])
             sw_tr = np.ascontiguousarray(sw[idx_train])
-            TV_tr = np.ascontiguousarray(TV[idx_train]) if iopts[K.I_TANGENT] else TV
+            tv_tr = None if tangents is None else tangents[idx_train]
         else:
-            X_tr, y_tr, sw_tr, TV_tr = X, y_idx, sw, TV
+            X_tr, y_tr, sw_tr, tv_tr = X, y_idx, sw, tangents
 
         n = X_tr.shape[0]
         if self.batch_size == "auto":
@@ -582,21 +575,13 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 )
             bs = int(np.clip(self.batch_size, 1, n))
 
-        ws = Workspace(
-            layout,
-            bs,
-            dtype,
-            cfg.dropout,
-            need_pre=cfg.activation_penalty == "kl",
-            n_tangents=int(iopts[K.I_TANGENT]),
-            adversarial=int(iopts[K.I_ADVERSARIAL]),
-        )
-        wsa = ws.arrays()
-        ref = cfg.tie_ref if cfg.tie_ref is not None else np.empty(1, dtype=dtype)
-        grad = np.zeros_like(theta)
-        args = layout.kernel_args()
+        k = 0 if tangents is None else tangents.shape[1]
+        engine = Engine(cfg, layout, out_kind, dtype, bs, n_tangents=k)
+        state = engine.state(theta, self._opt_m, self._opt_v)
+        data = engine.data(X_tr, y_tr, sw_tr, tv_tr)
         seed = int(getattr(self, "_dropout_seed", 0))
         sample_idx = np.arange(n, dtype=np.int64)
+        self._announce_compile(engine, state, data, sample_idx, dtype)
         best_theta = theta.copy() if early_stopping else None
         start = time.perf_counter()
         try:
@@ -604,29 +589,16 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             for _ in range(self.max_iter):
                 if self.shuffle:
                     sample_idx = _shuffle_like_sklearn(sample_idx, rs)
-                status, acc, self._step, self._opt_t = K.run_epoch(
-                    X_tr,
-                    y_tr,
-                    sw_tr,
+                status, acc, self._step, self._opt_t = engine.run_epoch(
+                    state,
+                    data,
                     sample_idx,
-                    theta,
-                    grad,
-                    self._opt_m,
-                    self._opt_v,
-                    ref,
-                    *args,
-                    layout.n_coef,
-                    *wsa,
-                    TV_tr,
-                    bs,
-                    iopts,
-                    fopts,
                     seed,
                     self._step,
                     self._opt_t,
                     self._learning_rate,
                 )
-                if status != K.STATUS_OK:
+                if status != Status.OK:
                     raise _nonfinite_error(f"epoch {self.n_iter_ + 1}")
                 self.n_iter_ += 1
                 self.loss_ = float(acc / n)
@@ -634,13 +606,8 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 self.loss_curve_.append(self.loss_)
 
                 if early_stopping:
-                    proba = _predict_proba_theta(
-                        X_val,
-                        theta,
-                        layout,
-                        self.activation,
-                        self._out_kind_from(iopts),
-                        dtype,
+                    proba = predict_proba(
+                        X_val, theta, layout, self.activation, out_kind
                     )
                     pred = _proba_to_index(proba)
                     score = float(accuracy_score(y_val, pred, sample_weight=sw_val))
@@ -722,10 +689,6 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             print(f"{msg} Setting learning rate to {self._learning_rate:f}")
         return False
 
-    @staticmethod
-    def _out_kind_from(iopts):
-        return int(iopts[K.I_OUT])
-
     # -------------------------------------------------------------- predict
     def _validate_X(self, X):
         check_is_fitted(self)
@@ -735,9 +698,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
     def _proba_weight_scaling(self, X):
         """Deterministic pass (no dropout: 'weight scaling' inference)."""
         layout, theta = self._pack()
-        return _predict_proba_theta(
-            X, theta, layout, self.activation, self._out_kind(), theta.dtype
-        )
+        return predict_proba(X, theta, layout, self.activation, self._out_kind())
 
     def _to_two_columns(self, p):
         if p.shape[1] == 1:
@@ -818,17 +779,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}.")
         y_idx = self._encode_y(y, self.classes_, False)
         layout, theta = self._pack()
-        dtype = theta.dtype
-        bs = max(1, min(_PREDICT_CHUNK, X.shape[0]))
-        iopts, fopts = inference_options(self.activation, self._out_kind(), dtype)
-        tot = int(layout.uoff[-1])
-        H = np.empty(bs * tot, dtype=dtype)
-        D = np.empty(bs * tot, dtype=dtype)
-        out = np.empty(X.shape, dtype=dtype)
-        K.input_gradient_chunks(
-            X, y_idx, theta, *layout.kernel_args(), H, D, bs, iopts, fopts, out
+        return input_gradient(
+            X, y_idx, theta, layout, self.activation, self._out_kind()
         )
-        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -846,46 +799,3 @@ def _proba_to_index(p):
     if p.shape[1] == 1:
         return (p[:, 0] > 0.5).astype(np.int64)
     return np.argmax(p, axis=1)
-
-
-def _predict_proba_theta(
-    X, theta, layout, activation, out_kind, dtype, mc=None, seed=0
-):
-    """Probabilities of every row of ``X`` (C-contiguous, model dtype).
-
-    ``mc=(keep_input, keep_hidden, n_samples)`` samples dropout masks and
-    returns ``(n_samples, n, n_out)``.
-    """
-    n = X.shape[0]
-    bs = max(1, min(_PREDICT_CHUNK, n))
-    tot = int(layout.uoff[-1])
-    H = np.empty(bs * tot, dtype=dtype)
-    n_out = int(layout.units[-1])
-    if mc is None:
-        iopts, fopts = inference_options(activation, out_kind, dtype)
-        out = np.empty((n, n_out), dtype=dtype)
-        K.predict_proba_chunks(
-            X,
-            np.empty(0, dtype=np.int64),
-            theta,
-            *layout.kernel_args(),
-            H,
-            bs,
-            iopts,
-            fopts,
-            0,
-            0,
-            out,
-        )
-        return out
-    keep_in, keep_hid, n_samples = mc
-    iopts, fopts = inference_options(
-        activation, out_kind, dtype, keep_in, keep_hid, mc=True
-    )
-    out = np.empty((n_samples, n, n_out), dtype=dtype)
-    bits = X.view(np.uint64 if X.dtype == np.float64 else np.uint32)
-    kid = K.row_hashes(bits)
-    K.predict_proba_mc(
-        X, kid, theta, *layout.kernel_args(), H, bs, iopts, fopts, seed, out
-    )
-    return out

@@ -5,7 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import BaseMLPClassifier, _predict_proba_theta
+from ._base import BaseMLPClassifier
+from ._engine import predict_proba
 from ._docs import ATTRIBUTES, ENGINE_PARAMS
 
 
@@ -131,13 +132,12 @@ class DropoutMLPClassifier(BaseMLPClassifier):
     # -- inference ---------------------------------------------------------------
     def _mc_samples(self, X, n_samples):
         layout, theta = self._pack()
-        p = _predict_proba_theta(
+        p = predict_proba(
             X,
             theta,
             layout,
             self.activation,
             self._out_kind(),
-            theta.dtype,
             mc=(
                 1.0 - float(self.input_dropout),
                 1.0 - float(self.hidden_dropout),

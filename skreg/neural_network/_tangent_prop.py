@@ -3,8 +3,9 @@ classifier (Rifai et al. 2011) on skreg's MLP engine.
 
 Both estimators only choose engine options: the penalty itself (a
 forward-mode Jacobian-vector pass along every sample's tangents and its
-exact reverse pass) lives in the engine's minibatch step, see the "tangent
-propagation (issue 7)" section of ``_kernels.py``.
+exact reverse pass) is the engine's tangent-propagation training mode,
+``_engine/_tangent.py``; the contractive autoencoder's kernels are in
+``_cae.py``.
 """
 
 from numbers import Integral, Real
@@ -20,7 +21,7 @@ from ..utils._sklearn_compat import (
     validate_data,
 )
 from ..utils._tangent_vectors import raw_tangents, resolve_geometry
-from . import _kernels as K
+from ._cae import cae_epoch
 from ._base import BaseMLPClassifier
 from ._docs import ATTRIBUTES, ENGINE_PARAMS
 
@@ -84,9 +85,9 @@ class _TangentPropMixin:
 
     def _engine_config(self):
         cfg = super()._engine_config()
-        cfg.extra_f[K.F_TANGENT_ALPHA] = float(self.tangent_alpha)
-        cfg.extra_f[K.F_TANGENT_PROBA] = float(self.tangent_output == "proba")
-        cfg.extra_f[K.F_TANGENT_SAMPLED] = float(self.tangent_sampling == "rademacher")
+        cfg.tangent_alpha = float(self.tangent_alpha)
+        cfg.tangent_output = self.tangent_output
+        cfg.tangent_sampling = self.tangent_sampling
         return cfg
 
     def _init_random_state(self, rs):
@@ -490,7 +491,7 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         loss = np.nan
         for _ in range(self.cae_max_iter):
             order = rs.permutation(n).astype(np.int64)
-            acc, t = K.cae_epoch(
+            acc, t = cae_epoch(
                 X,
                 sw,
                 order,

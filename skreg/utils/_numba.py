@@ -14,23 +14,126 @@ Why these choices
   ``ninf``); ``reassoc`` and ``contract`` let LLVM vectorise reductions and
   fuse multiply-adds.  umap removed unsafe flags after they hid NaNs.
 * no eager signatures: they reject read-only (memmapped) and Fortran
-  ordered arrays with a raw numba ``TypeError``.  Callers normalise layout
-  and dtype in Python instead, which also bounds the number of variants.
+  ordered arrays with a raw numba ``TypeError``.  Callers normalise layout,
+  dtype and writeability in Python instead (:func:`as_kernel_array`),
+  which also bounds the number of variants: numba types a read-only array
+  apart from a writable one and would compile every kernel twice.
+
+Where compiled kernels are cached
+---------------------------------
+numba invalidates a cached function only when its own source file
+changes, so after an edit to a callee in another module a cached caller
+would run stale code.  skreg's kernels are therefore cached under a
+directory named by a hash of all of skreg's sources (:data:`CACHE_DIR`),
+chosen at import from, in order: ``$NUMBA_CACHE_DIR/skreg-<hash>``, the
+package's own ``__pycache__``, the user cache directory
+(``$XDG_CACHE_HOME`` or ``~/.cache``), a per-user temporary directory
+(with a warning), and no cache at all (with a warning) when nothing is
+writable, as on a read-only install with an unwritable home.
 """
 
+import ctypes
+import hashlib
+import os
+import pathlib
+import tempfile
 import threading
+import warnings
 from contextlib import contextmanager
 
 import numba
+import numpy as np
 from joblib import effective_n_jobs
 
-__all__ = ["SAFE_FASTMATH", "jit", "jit_parallel", "numba_threads"]
+__all__ = [
+    "CACHE_DIR",
+    "SAFE_FASTMATH",
+    "as_kernel_array",
+    "jit",
+    "jit_parallel",
+    "numba_threads",
+    "will_compile",
+]
 
 #: LLVM fast-math flags that never assume the absence of NaN or inf.
 SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 _SERIAL = dict(cache=True, nogil=True, fastmath=SAFE_FASTMATH, error_model="numpy")
 _PARALLEL = dict(_SERIAL, parallel=True)
+
+
+_PACKAGE = pathlib.Path(__file__).resolve().parent.parent
+
+
+def source_hash():
+    """A short hash of every Python source of skreg (names and contents)."""
+    h = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        h.update(str(path.relative_to(_PACKAGE)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _writable(path):
+    """Create ``path`` if needed and check a file can be written in it."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+def _cache_candidates(key, environ=os.environ):
+    """(directory, warning or None) in order of preference."""
+    out = []
+    user = environ.get("NUMBA_CACHE_DIR")
+    if user:
+        out.append((os.path.join(user, f"skreg-{key}"), None))
+    out.append((str(_PACKAGE / "__pycache__" / f"numba-{key}"), None))
+    xdg = environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache"
+    )
+    out.append((os.path.join(xdg, "skreg", f"numba-{key}"), None))
+    try:
+        uid = os.getuid()
+    except AttributeError:  # pragma: no cover - Windows
+        uid = "user"
+    tmp = os.path.join(tempfile.gettempdir(), f"skreg-numba-{uid}", key)
+    out.append(
+        (
+            tmp,
+            "skreg could not write its numba cache next to the package or in "
+            f"the user cache directory; compiled kernels are cached in {tmp}, "
+            "which the system may clean. Set NUMBA_CACHE_DIR to a writable "
+            "directory to keep them.",
+        )
+    )
+    return out
+
+
+def choose_cache_dir(key, environ=os.environ):
+    """The first writable cache directory, or None (caching off), warning
+    at most once about a fallback."""
+    for path, note in _cache_candidates(key, environ):
+        if _writable(path):
+            if note is not None:
+                warnings.warn(note, RuntimeWarning, stacklevel=2)
+            return path
+    warnings.warn(
+        "skreg found no writable directory for its numba cache (the package "
+        "directory, the user cache directory and the temporary directory are "
+        "not writable): kernels are compiled again in every process. Set "
+        "NUMBA_CACHE_DIR to a writable directory to cache them.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return None
+
+
+#: Where skreg's compiled kernels are cached (None: caching is off).
+CACHE_DIR = choose_cache_dir(source_hash())
 
 
 def _preset(options, func=None, **overrides):
@@ -40,9 +143,25 @@ def _preset(options, func=None, **overrides):
     if isinstance(kwargs.get("fastmath"), frozenset):
         # numba accepts bool, dict or set -- not frozenset
         kwargs["fastmath"] = set(kwargs["fastmath"])
+    if CACHE_DIR is None:
+        kwargs["cache"] = False
+
+    def decorate(f):
+        if not kwargs.get("cache"):
+            return numba.njit(**kwargs)(f)
+        # numba picks a cached function's directory when it is decorated,
+        # from config.CACHE_DIR (NUMBA_CACHE_DIR): point it at ours for
+        # this decoration only, so the user's own numba code is unaffected.
+        previous = numba.config.CACHE_DIR
+        numba.config.CACHE_DIR = CACHE_DIR
+        try:
+            return numba.njit(**kwargs)(f)
+        finally:
+            numba.config.CACHE_DIR = previous
+
     if func is None:
-        return lambda f: numba.njit(**kwargs)(f)
-    return numba.njit(**kwargs)(func)
+        return decorate
+    return decorate(func)
 
 
 def jit(func=None, **overrides):
@@ -109,3 +228,36 @@ def numba_threads(n_jobs=None):
         numba.set_num_threads(previous)
         if lock is not None:
             lock.release()
+
+
+def as_kernel_array(a, dtype):
+    """``a`` as a C-contiguous, writable array of ``dtype`` for a kernel.
+
+    Copies only when the dtype or the layout differ.  A read-only array
+    (a joblib memmap, say) of the right dtype and layout is not copied: the
+    kernel gets a writable alias of the same memory, so it reuses the
+    variant compiled for writable arrays.  Kernels never write their inputs,
+    so the alias is never written through.
+    """
+    a = np.asarray(a)
+    if a.dtype != dtype or not a.flags.c_contiguous:
+        return np.ascontiguousarray(a, dtype=dtype)
+    if a.flags.writeable or a.size == 0:
+        return a if a.flags.writeable else a.copy()
+    buf = (ctypes.c_char * a.nbytes).from_address(a.ctypes.data)
+    buf._skreg_owner = a  # keep the memory alive as long as the alias
+    return np.frombuffer(buf, dtype=a.dtype).reshape(a.shape)
+
+
+def will_compile(dispatcher, args):
+    """Whether calling ``dispatcher(*args)`` compiles: no variant for these
+    argument types in memory or in the on-disk cache.  None if unknown."""
+    try:
+        sig = tuple(numba.typeof(a) for a in args)
+        if sig in dispatcher.overloads:
+            return False
+        cache = getattr(dispatcher, "_cache", None)
+        index = cache._cache_file._load_index()
+        return not any(key[0] == sig for key in index)
+    except Exception:  # numba internals differ between versions
+        return None

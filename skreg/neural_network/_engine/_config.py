@@ -1,0 +1,412 @@
+"""Python side of the engine: layout, configuration, buffers, and the
+:class:`Engine` that binds them to one training mode's kernels.
+
+A thin estimator never calls a kernel; it returns an :class:`EngineConfig`
+from ``_engine_config()`` and the base class does the rest through
+:class:`Engine`, :func:`predict_proba` and :func:`input_gradient`.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...utils._numba import as_kernel_array, will_compile
+from . import _adversarial, _fast_dropout, _inference, _plain, _tangent
+from ._records import (
+    AdversarialBuffers,
+    Buffers,
+    Data,
+    FastBuffers,
+    State,
+    TangentBuffers,
+    adversarial_options,
+    build_options,
+    net_record,
+    tangent_options,
+)
+
+
+class Layout:
+    """Offsets of the flat parameter vector of a dense network.
+
+    Parameters
+    ----------
+    units : sequence of int
+        ``[n_features, hidden..., n_outputs]``.
+    """
+
+    def __init__(self, units):
+        self.units = np.asarray(units, dtype=np.int64)
+        L = len(self.units) - 1
+        self.n_layers = L
+        self.uoff = np.zeros(L + 2, dtype=np.int64)
+        self.uoff[1:] = np.cumsum(self.units)
+        sizes = self.units[:-1] * self.units[1:]
+        self.w_off = np.zeros(L, dtype=np.int64)
+        self.w_off[1:] = np.cumsum(sizes)[:-1]
+        self.n_coef = int(sizes.sum())
+        self.b_off = np.zeros(L, dtype=np.int64)
+        self.b_off[:] = self.n_coef + np.concatenate(
+            ([0], np.cumsum(self.units[1:])[:-1])
+        )
+        self.n_params = self.n_coef + int(self.units[1:].sum())
+
+    @classmethod
+    def from_coefs(cls, coefs):
+        return cls([coefs[0].shape[0]] + [c.shape[1] for c in coefs])
+
+    def pack(self, coefs, intercepts, dtype):
+        theta = np.empty(self.n_params, dtype=dtype)
+        for l in range(self.n_layers):
+            a, b = self.units[l], self.units[l + 1]
+            theta[self.w_off[l] : self.w_off[l] + a * b] = np.asarray(coefs[l]).ravel()
+            theta[self.b_off[l] : self.b_off[l] + b] = np.asarray(intercepts[l]).ravel()
+        return theta
+
+    def unpack(self, theta):
+        """Separate, owned arrays (plain numpy: pickle/skops-safe)."""
+        coefs, intercepts = [], []
+        for l in range(self.n_layers):
+            a, b = int(self.units[l]), int(self.units[l + 1])
+            coefs.append(
+                theta[self.w_off[l] : self.w_off[l] + a * b].reshape(a, b).copy()
+            )
+            intercepts.append(theta[self.b_off[l] : self.b_off[l] + b].copy())
+        return coefs, intercepts
+
+    def shapes(self):
+        return (
+            [
+                (int(self.units[l]), int(self.units[l + 1]))
+                for l in range(self.n_layers)
+            ],
+            [(int(self.units[l + 1]),) for l in range(self.n_layers)],
+        )
+
+
+def glorot_init(units, activation, random_state, dtype):
+    """scikit-learn's initialisation, drawn in scikit-learn's order.
+
+    Uniform on ``[-s, s]``, ``s = sqrt(f / (fan_in + fan_out))`` with
+    ``f = 2`` for logistic units and 6 otherwise (Glorot & Bengio 2010), for
+    the weights then the intercept of each layer.  With the same
+    ``RandomState`` this gives scikit-learn's initial weights bit for bit.
+    """
+    factor = 2.0 if activation == "logistic" else 6.0
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(units[:-1], units[1:], strict=False):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(
+            random_state.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype)
+        )
+        intercepts.append(random_state.uniform(-bound, bound, fan_out).astype(dtype))
+    return coefs, intercepts
+
+
+@dataclass
+class EngineConfig:
+    """Every option of the engine; defaults switch every regularizer off.
+
+    A thin estimator builds one of these in ``_engine_config()``.  Adding a
+    regularizer means a field here, a field in a record of ``_records.py``
+    and a branch in a pass (or, if it restructures the passes, a training
+    mode of its own); never a second training loop.
+    """
+
+    activation: str = "relu"
+    solver: str = "adam"
+    alpha: float = 0.0
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    activation_penalty: str | None = None
+    activation_penalty_alpha: float = 0.0
+    student_t_gamma: float = 1.0
+    sparsity_target: float = 0.05
+    tie_ref: np.ndarray | None = None  # flat reference vector (Layout order)
+    tie_alpha: float = 0.0
+    max_norm: float | None = None
+    dropout: str | None = None  # None, 'bernoulli', 'fast'
+    keep_input: float = 1.0
+    keep_hidden: float = 1.0
+    adversarial: str | None = None  # None, 'fgsm', 'pgd', 'vat'
+    adversarial_epsilon: float = 0.0
+    adversarial_weight: float = 0.5
+    adversarial_clip: tuple | None = None
+    pgd_steps: int = 1
+    pgd_step_size: float = 0.0
+    pgd_random_start: bool = False
+    vat_xi: float = 1e-6
+    vat_power_iterations: int = 1
+    virtual_labels: bool = False
+    # tangent propagation: on when the estimator hands per-sample tangents
+    tangent_alpha: float = 0.0
+    tangent_output: str = "proba"  # 'proba' or 'logits'
+    tangent_sampling: str = "exact"  # 'exact' or 'rademacher'
+
+    @property
+    def stochastic_regularizer(self):
+        return self.dropout is not None
+
+    def mode(self, tangents=False):
+        """The training mode these options need: 'plain', 'fast',
+        'tangent' or 'adversarial'.
+
+        Raises ``ValueError`` for a combination no mode implements, rather
+        than letting one option silently win.
+        """
+        wanted = []
+        if self.adversarial is not None:
+            wanted.append(f"adversarial training ({self.adversarial!r})")
+        if tangents:
+            wanted.append("tangent propagation")
+        if self.dropout == "fast":
+            wanted.append("fast dropout")
+        if len(wanted) > 1:
+            raise ValueError(
+                f"{' and '.join(wanted)} cannot be combined: each restructures "
+                "the training passes in its own way. Use Bernoulli dropout "
+                "(dropout_method='bernoulli') with the others, or one of them."
+            )
+        if self.dropout == "fast" and self.activation_penalty is not None:
+            raise ValueError(
+                "activation_penalty is not available with fast dropout (the "
+                "penalty would need the activation distribution); use Bernoulli "
+                "dropout."
+            )
+        if self.adversarial is not None:
+            return "adversarial"
+        if tangents:
+            return "tangent"
+        if self.dropout == "fast":
+            return "fast"
+        return "plain"
+
+
+def _buffers(layout, bs, dtype, dropout=None, need_pre=False, need_delta=True):
+    """Per-batch :class:`~._records.Buffers` for ``bs`` rows."""
+    tot = int(layout.uoff[-1])  # sum of all widths
+    below = int(layout.uoff[-2])  # widths of layers 0..L-1
+    bs = int(bs)
+    masked = bs * below if dropout is not None else 1
+    return Buffers(
+        act=np.empty(bs * tot, dtype=dtype),
+        masked=np.empty(masked, dtype=dtype),
+        mask=np.empty(4 * masked if dropout == "fast" else masked, dtype=dtype),
+        pre=np.empty(bs * tot if need_pre else 1, dtype=dtype),
+        delta=np.empty(bs * tot if need_delta else 1, dtype=dtype),
+        rate=np.zeros(tot, dtype=np.float64),
+        bs=bs,
+    )
+
+
+def _state(theta, grad=None, m1=None, m2=None, ref=None):
+    dummy = np.empty(1, dtype=theta.dtype)
+    return State(
+        theta,
+        np.zeros_like(theta) if grad is None else grad,
+        dummy if m1 is None else m1,
+        dummy if m2 is None else m2,
+        dummy if ref is None else ref.astype(theta.dtype, copy=False),
+    )
+
+
+class Engine:
+    """One training configuration bound to a layout, a dtype and a batch size.
+
+    Picks the training mode's kernels (``_plain``, ``_fast_dropout``,
+    ``_tangent`` or ``_adversarial``), so a fit compiles only the code its
+    options use, and allocates the mode's buffers once per fit.
+
+    Parameters
+    ----------
+    config : EngineConfig
+    layout : Layout
+    out_kind : int
+        0 for one logistic output, 1 for softmax.
+    dtype : numpy dtype
+        The model dtype (float32 or float64).
+    batch_size : int
+        Rows per minibatch (the buffers' size).
+    n_tangents : int
+        Tangents per sample (0: no tangent propagation).
+    """
+
+    def __init__(self, config, layout, out_kind, dtype, batch_size, n_tangents=0):
+        self.mode = config.mode(tangents=n_tangents > 0)
+        self.layout = layout
+        self.dtype = np.dtype(dtype)
+        self.net = net_record(layout)
+        self.opts = build_options(config, out_kind, dtype)
+        bs = int(batch_size)
+        self.ws = _buffers(
+            layout, bs, dtype, config.dropout, need_pre=config.activation_penalty == "kl"
+        )
+        self.ref = config.tie_ref
+        units = layout.units
+        if self.mode == "fast":
+            tot = int(layout.uoff[-1])
+            wmax = int((units[:-1] * units[1:]).max())
+            self.extra = (
+                FastBuffers(
+                    np.empty(bs * tot, dtype=dtype),
+                    np.empty(bs * tot, dtype=dtype),
+                    np.empty(wmax, dtype=dtype),
+                ),
+            )
+        elif self.mode == "tangent":
+            topts = tangent_options(config, n_tangents)
+            k = 1 if topts.sampled else topts.n_tangents
+            sizes = _tangent.buffer_sizes(units, bs, k)
+            tws = TangentBuffers(**{f: np.empty(n, dtype=dtype) for f, n in sizes.items()})
+            self.extra = (topts, tws)
+        elif self.mode == "adversarial":
+            sizes = _adversarial.buffer_sizes(units, bs)
+            aws = AdversarialBuffers(
+                **{f: np.empty(n, dtype=dtype) for f, n in sizes.items()}
+            )
+            self.extra = (adversarial_options(config), aws)
+        else:
+            self.extra = ()
+        self._module = {
+            "plain": _plain,
+            "fast": _fast_dropout,
+            "tangent": _tangent,
+            "adversarial": _adversarial,
+        }[self.mode]
+
+    def state(self, theta, m1=None, m2=None):
+        """The kernels' :class:`~._records.State` around ``theta`` (updated
+        in place) and the optimizer moments."""
+        return _state(theta, m1=m1, m2=m2, ref=self.ref)
+
+    def data(self, X, y_idx, sample_weight, tangents=None):
+        """The rows a fit trains on, normalised so every layout of ``X``
+        reuses one compiled kernel; ``tangents`` (n, n_tangents, n_features)
+        in tangent mode."""
+        data = Data(
+            as_kernel_array(X, self.dtype),
+            as_kernel_array(y_idx, np.int64),
+            as_kernel_array(sample_weight, np.float64),
+        )
+        if self.mode != "tangent":
+            return (data,)
+        n, k, d = tangents.shape
+        return (data, as_kernel_array(tangents.reshape(n, k * d), self.dtype))
+
+    def _args(self, state, data):
+        """Positional arguments common to a mode's entry points, in order."""
+        head = (state, self.net, self.opts)
+        if self.mode == "fast":
+            return head + (self.ws, self.extra[0], data[0])
+        if self.mode == "tangent":
+            topts, tws = self.extra
+            return head + (topts, self.ws, tws, data[0], data[1])
+        if self.mode == "adversarial":
+            aopts, aws = self.extra
+            return head + (aopts, self.ws, aws, data[0])
+        return head + (self.ws, data[0])
+
+    def run_epoch(self, state, data, order, seed, step, opt_step, lr):
+        """One epoch over the rows ``order`` of ``data``; returns
+        ``(status, sum_b loss_b * n_b, step, opt_step)``."""
+        args = self._args(state, data) + (np.asarray(order, dtype=np.int64),)
+        return self._module.run_epoch(*args, int(seed), int(step), int(opt_step), float(lr))
+
+    def objective(self, state, data, idx, seed=0, step=0):
+        """Objective of the rows ``idx`` as one batch (its gradient into
+        ``state.grad``); the buffers must hold ``len(idx)`` rows."""
+        args = self._args(state, data) + (np.asarray(idx, dtype=np.int64),)
+        return self._module.objective(*args, int(seed), int(step))
+
+    def will_compile(self, state, data, order):
+        """Whether the next :meth:`run_epoch` compiles (no cached kernel)."""
+        args = self._args(state, data) + (np.asarray(order, dtype=np.int64),)
+        return will_compile(self._module.run_epoch, args + (0, 0, 0, 0.0))
+
+
+def inference_options(activation, out_kind, dtype, keep_input=1.0, keep_hidden=1.0,
+                      mc=False):  # fmt: skip
+    """Options of a deterministic (or MC-dropout) forward pass: the same
+    record type as training's, so inference reuses the compiled passes."""
+    cfg = EngineConfig(
+        activation=activation,
+        dropout="bernoulli" if mc else None,
+        keep_input=keep_input,
+        keep_hidden=keep_hidden,
+    )
+    return build_options(cfg, out_kind, dtype)
+
+
+PREDICT_CHUNK = 1024
+
+
+def predict_proba(X, theta, layout, activation, out_kind, mc=None, seed=0):
+    """Probabilities of every row of ``X`` in the model dtype.
+
+    ``mc=(keep_input, keep_hidden, n_samples)`` samples dropout masks
+    (keyed by a hash of each row's content) and returns
+    ``(n_samples, n, n_out)``.
+    """
+    dtype = theta.dtype
+    X = as_kernel_array(X, dtype)
+    n = X.shape[0]
+    bs = max(1, min(PREDICT_CHUNK, n))
+    n_out = int(layout.units[-1])
+    net = net_record(layout)
+    if mc is None:
+        opts = inference_options(activation, out_kind, dtype)
+        ws = _buffers(layout, bs, dtype, need_delta=False)
+        out = np.empty((n, n_out), dtype=dtype)
+        _inference.predict_proba(
+            theta, net, opts, ws, X, np.empty(0, dtype=np.int64), 0, 0, out
+        )
+        return out
+    keep_in, keep_hid, n_samples = mc
+    opts = inference_options(activation, out_kind, dtype, keep_in, keep_hid, mc=True)
+    ws = _buffers(layout, bs, dtype, dropout="bernoulli", need_delta=False)
+    out = np.empty((n_samples, n, n_out), dtype=dtype)
+    kid = _random_row_hashes(X)
+    _inference.predict_proba_mc(theta, net, opts, ws, X, kid, int(seed), out)
+    return out
+
+
+def _random_row_hashes(X):
+    from ._random import row_hashes
+
+    return row_hashes(X.view(np.uint64 if X.dtype == np.float64 else np.uint32))
+
+
+def input_gradient(X, y_idx, theta, layout, activation, out_kind):
+    """Per-sample gradient of the unweighted log loss w.r.t. the input."""
+    dtype = theta.dtype
+    X = as_kernel_array(X, dtype)
+    bs = max(1, min(PREDICT_CHUNK, X.shape[0]))
+    opts = inference_options(activation, out_kind, dtype)
+    ws = _buffers(layout, bs, dtype)
+    out = np.empty(X.shape, dtype=dtype)
+    _inference.input_gradient(
+        theta, net_record(layout), opts, ws, X, as_kernel_array(y_idx, np.int64), out
+    )
+    return out
+
+
+def loss_and_gradient(theta, layout, X, y_idx, sample_weight, config, out_kind,
+                      seed=0, step=0, tangents=None):  # fmt: skip
+    """Objective and gradient on the flat vector, the whole data as one batch.
+
+    The same kernel path as a training minibatch (used by the
+    finite-difference tests).  ``y_idx`` are class indices (0/1 for
+    binary); ``tangents`` (n_samples, n_tangents, n_features) switch on the
+    tangent-propagation penalty of strength ``config.tangent_alpha``.
+    """
+    n = X.shape[0]
+    sw = np.ones(n) if sample_weight is None else sample_weight
+    k = 0 if tangents is None else tangents.shape[1]
+    engine = Engine(config, layout, out_kind, theta.dtype, n, n_tangents=k)
+    state = engine.state(theta)
+    data = engine.data(X, y_idx, sw, tangents)
+    loss = engine.objective(state, data, np.arange(n), seed, step)
+    return loss, state.grad

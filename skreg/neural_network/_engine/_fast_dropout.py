@@ -1,0 +1,297 @@
+"""Training mode 'fast dropout' (Wang & Manning 2013): instead of sampling
+masks, propagate each pre-activation's mean and variance under the mask
+distribution (a Gaussian approximation) and train on the expected loss.
+
+Entry points: :func:`run_epoch` and :func:`objective`, with the contracts
+of the plain mode's (``_plain.py``) plus the :class:`~._records.FastBuffers`.
+Activation penalties and tangent propagation are not available in this
+mode (they would need the activations' distribution); the Python side
+refuses those combinations.
+"""
+
+import math
+
+import numpy as np
+
+from ...utils._numba import jit
+from ._elementwise import ACT_IDENTITY, ACT_RELU, ACT_TANH, sigmoid
+from ._layers import view
+from ._losses import OUT_LOGISTIC, binary_log_loss, softmax_row_loss
+from ._optimizers import STATUS_OK, step_batch
+from ._penalties import finish_gradient
+
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_SQRT_2 = math.sqrt(2.0)
+_PI_8 = math.pi / 8.0
+
+
+@jit
+def _phi(x):
+    return math.exp(-0.5 * x * x) / _SQRT_2PI
+
+
+@jit
+def _Phi(x):
+    return 0.5 * math.erfc(-x / _SQRT_2)
+
+
+@jit
+def gauss_moments(mu, var, act):
+    """Mean and variance of act(z), z ~ N(mu, var), and their partials.
+
+    Returns (m, v, dm/dmu, dm/dvar, dv/dmu, dv/dvar).
+    """
+    mu = float(mu)  # float64 math: no float32 underflow into denormals
+    var = float(var)
+    if act == ACT_IDENTITY:
+        return mu, var, 1.0, 0.0, 0.0, 1.0
+    if act == ACT_RELU:
+        var = max(var, 1e-12)
+        sd = math.sqrt(var)
+        a = mu / sd
+        # saturated units: Phi(a), phi(a) below 1e-14 -- skip erfc/exp
+        if a > 8.0:
+            return mu, var, 1.0, 0.0, 0.0, 1.0
+        if a < -8.0:
+            return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        ph = _phi(a)
+        Ph = _Phi(a)
+        m = mu * Ph + sd * ph
+        e2 = (mu * mu + var) * Ph + mu * sd * ph
+        v = max(e2 - m * m, 0.0)
+        dm_dmu = Ph
+        dm_dvar = ph / (2.0 * sd)
+        de2_dmu = 2.0 * mu * Ph + 2.0 * sd * ph
+        de2_dvar = Ph
+        dv_dmu = de2_dmu - 2.0 * m * dm_dmu
+        dv_dvar = de2_dvar - 2.0 * m * dm_dvar
+        if e2 - m * m <= 0.0:
+            dv_dmu = 0.0
+            dv_dvar = 0.0
+        return m, v, dm_dmu, dm_dvar, dv_dmu, dv_dvar
+    # logistic or tanh (tanh(z) = 2 sigmoid(2z) - 1): probit approximations
+    c = 1.0
+    if act == ACT_TANH:
+        c = 2.0
+    mu_c = c * mu
+    var_c = c * c * var
+    k1 = 1.0 / math.sqrt(1.0 + _PI_8 * var_c)
+    s1 = sigmoid(mu_c * k1)
+    dk1 = -0.5 * _PI_8 * k1 * k1 * k1
+    ds1_dmu = s1 * (1.0 - s1) * k1
+    ds1_dvar = s1 * (1.0 - s1) * mu_c * dk1
+    # variance: delta method with the probit-smoothed slope g = dE/dmu,
+    # v = g^2 var (exact to first order in var, saturates for large var)
+    g = s1 * (1.0 - s1) * k1
+    dg_dmu = (1.0 - 2.0 * s1) * ds1_dmu * k1
+    dg_dvar = (1.0 - 2.0 * s1) * ds1_dvar * k1 + s1 * (1.0 - s1) * dk1
+    v = g * g * var_c
+    dv_dmu = 2.0 * g * var_c * dg_dmu
+    dv_dvar = g * g + 2.0 * g * var_c * dg_dvar
+    if act == ACT_TANH:
+        # m = 2 s1 - 1, v = 4 var(s1); chain through mu_c = 2 mu, var_c = 4 var
+        return (
+            2.0 * s1 - 1.0,
+            4.0 * v,
+            2.0 * ds1_dmu * 2.0,
+            2.0 * ds1_dvar * 4.0,
+            4.0 * dv_dmu * 2.0,
+            4.0 * dv_dvar * 4.0,
+        )
+    return s1, v, ds1_dmu, ds1_dvar, dv_dmu, dv_dvar
+
+
+
+@jit
+def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
+    """Fast dropout: expected loss under Gaussian pre-activations.
+
+    With inverted dropout on the inputs of layer l (keep probability p), a
+    unit's input ``a`` (mean m, variance s, independent of its mask) becomes
+    ``m a / p`` with mean m and variance ``q = s / p + m^2 (1 - p) / p``, so
+    the pre-activation ``z = sum_i W_ij (mask_i a_i / p) + b_j`` has mean
+    ``m W + b`` and variance ``q W^2`` (independence across units, the
+    usual fast-dropout assumption).  Hidden nonlinearities map (mean, var)
+    to (mean, var) by ``gauss_moments``; the output loss is the
+    second-order (delta-method) expectation
+    ``E[l(z)] ~= l(mu) + 0.5 sum_k var_k p_k (1 - p_k)``.
+
+    Returns ``(data_loss_sum, 0.0, sw_sum)``; raw gradient into ``grad``.
+    Workspaces: ``H`` means, ``V`` variances, ``HT`` the q's, ``S`` the
+    partials of the moments, ``Z`` the output variances, ``D``/``DV`` the
+    mean/variance deltas.
+    """
+    theta = state.theta
+    grad = state.grad
+    units = net.units
+    uoff = net.uoff
+    w_off = net.w_off
+    b_off = net.b_off
+    X = data.X
+    Y = data.Y
+    sw = data.sw
+    idx = order
+    H = ws.act
+    HT = ws.masked
+    S = ws.mask
+    D = ws.delta
+    V = fws.var
+    DV = fws.dvar
+    WB = fws.wsq
+    bs_max = ws.bs
+    L = units.shape[0] - 1
+    act = opts.act
+    out_kind = opts.out_kind
+    eps = opts.log_eps
+    p_in = opts.dropout.keep_input
+    p_hid = opts.dropout.keep_hidden
+    n0 = units[0]
+    H0 = view(H, 0, nb, n0)
+    V0 = view(V, 0, nb, n0)
+    sw_sum = 0.0
+    for r in range(nb):
+        i = idx[i0 + r]
+        sw_sum += sw[i]
+        for j in range(n0):
+            H0[r, j] = X[i, j]
+            V0[r, j] = 0.0
+    # S holds 4 partials per hidden unit: rows of width 4 * n_l (offset 4*...)
+    for l in range(L):
+        nin = units[l]
+        nout = units[l + 1]
+        p = p_in if l == 0 else p_hid
+        W = view(theta, w_off[l], nin, nout)
+        b = theta[b_off[l] : b_off[l] + nout]
+        M = view(H, bs_max * uoff[l], nb, nin)
+        Vin = view(V, bs_max * uoff[l], nb, nin)
+        Q = view(HT, bs_max * uoff[l], nb, nin)
+        for r in range(nb):
+            for j in range(nin):
+                m = M[r, j]
+                Q[r, j] = Vin[r, j] / p + m * m * (1.0 - p) / p
+        Mout = view(H, bs_max * uoff[l + 1], nb, nout)
+        Vout = view(V, bs_max * uoff[l + 1], nb, nout)
+        np.dot(M, W, Mout)
+        Wsq = view(WB, 0, nin, nout)
+        for a in range(nin):
+            for c in range(nout):
+                Wsq[a, c] = W[a, c] * W[a, c]
+        np.dot(Q, Wsq, Vout)
+        for r in range(nb):
+            for j in range(nout):
+                Mout[r, j] += b[j]
+        if l < L - 1:
+            P4 = view(S, 4 * bs_max * uoff[l + 1], nb, 4 * nout)
+            for r in range(nb):
+                for j in range(nout):
+                    m, v, a1, a2, a3, a4 = gauss_moments(Mout[r, j], Vout[r, j], act)
+                    Mout[r, j] = m
+                    Vout[r, j] = v
+                    P4[r, 4 * j] = a1
+                    P4[r, 4 * j + 1] = a2
+                    P4[r, 4 * j + 2] = a3
+                    P4[r, 4 * j + 3] = a4
+    # output layer: Mout holds logits mean, Vout their variances
+    nout = units[L]
+    Mo = view(H, bs_max * uoff[L], nb, nout)
+    Vo = view(V, bs_max * uoff[L], nb, nout)
+    Do = view(D, bs_max * uoff[L], nb, nout)
+    DVo = view(DV, bs_max * uoff[L], nb, nout)
+    total = 0.0
+    for r in range(nb):
+        i = idx[i0 + r]
+        y = Y[i]
+        w = sw[i]
+        if out_kind == OUT_LOGISTIC:
+            z = Mo[r, 0]
+            pz = sigmoid(z)
+            base = binary_log_loss(z, y, eps)
+            c2 = pz * (1.0 - pz)
+            total += w * (base + 0.5 * Vo[r, 0] * c2)
+            # d/dz [0.5 var p(1-p)] = 0.5 var (1 - 2p) p (1 - p)
+            Do[r, 0] = w * ((pz - y) + 0.5 * Vo[r, 0] * (1.0 - 2.0 * pz) * c2)
+            DVo[r, 0] = w * 0.5 * c2
+        else:
+            base = softmax_row_loss(Mo, r, y)
+            corr = 0.0
+            sacc = 0.0
+            for k in range(nout):
+                pk = Mo[r, k]
+                corr += Vo[r, k] * pk * (1.0 - pk)
+                sacc += Vo[r, k] * (1.0 - 2.0 * pk) * pk
+            total += w * (base + 0.5 * corr)
+            for k in range(nout):
+                pk = Mo[r, k]
+                g = pk - (1.0 if k == y else 0.0)
+                g += 0.5 * (Vo[r, k] * (1.0 - 2.0 * pk) * pk - pk * sacc)
+                Do[r, k] = w * g
+                DVo[r, k] = w * 0.5 * pk * (1.0 - pk)
+    # backward
+    for l in range(L - 1, -1, -1):
+        nin = units[l]
+        nout = units[l + 1]
+        p = p_in if l == 0 else p_hid
+        W = view(theta, w_off[l], nin, nout)
+        M = view(H, bs_max * uoff[l], nb, nin)
+        Q = view(HT, bs_max * uoff[l], nb, nin)
+        Dm = view(D, bs_max * uoff[l + 1], nb, nout)
+        Dv = view(DV, bs_max * uoff[l + 1], nb, nout)
+        gW = view(grad, w_off[l], nin, nout)
+        np.dot(M.T, Dm, gW)
+        tmp = view(WB, 0, nin, nout)
+        np.dot(Q.T, Dv, tmp)
+        for a in range(nin):
+            for c in range(nout):
+                gW[a, c] += 2.0 * W[a, c] * tmp[a, c]
+        gb = grad[b_off[l] : b_off[l] + nout]
+        gb[:] = 0.0
+        for r in range(nb):
+            for j in range(nout):
+                gb[j] += Dm[r, j]
+        if l == 0:
+            break
+        Wsq = view(WB, 0, nin, nout)
+        for a in range(nin):
+            for c in range(nout):
+                Wsq[a, c] = W[a, c] * W[a, c]
+        Dm_in = view(D, bs_max * uoff[l], nb, nin)
+        Dv_in = view(DV, bs_max * uoff[l], nb, nin)
+        np.dot(Dm, W.T, Dm_in)
+        np.dot(Dv, Wsq.T, Dv_in)  # = dq
+        P4 = view(S, 4 * bs_max * uoff[l], nb, 4 * nin)
+        for r in range(nb):
+            for j in range(nin):
+                dq = Dv_in[r, j]
+                gm = Dm_in[r, j] + dq * 2.0 * M[r, j] * (1.0 - p) / p
+                gv = dq / p
+                # through the nonlinearity's moments: (m, v) = f(mu, var)
+                Dm_in[r, j] = gm * P4[r, 4 * j] + gv * P4[r, 4 * j + 2]
+                Dv_in[r, j] = gm * P4[r, 4 * j + 1] + gv * P4[r, 4 * j + 3]
+    return total, 0.0, sw_sum
+
+
+
+@jit
+def run_epoch(state, net, opts, ws, fws, data, order, seed, step, opt_step, lr):
+    """One epoch (see ``_plain.run_epoch``); ``seed`` is unused (no masks)."""
+    n = order.shape[0]
+    acc = 0.0
+    i0 = 0
+    while i0 < n:
+        nb = min(ws.bs, n - i0)
+        sums = batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb)
+        step += 1
+        status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
+        if status != STATUS_OK:
+            return status, acc, step, opt_step
+        i0 += nb
+    return STATUS_OK, acc, step, opt_step
+
+
+@jit
+def objective(state, net, opts, ws, fws, data, idx, seed, step):
+    """Expected objective of the rows ``idx`` as one batch; gradient in
+    ``state.grad`` (``seed`` and ``step`` unused: no masks)."""
+    sums = batch_loss_grad(state, net, opts, ws, fws, data, idx, 0, idx.shape[0])
+    par = finish_gradient(state, net, sums[2], opts.optim)
+    return (sums[0] + sums[1]) / sums[2] + par

@@ -1,0 +1,216 @@
+"""Named records the engine's kernels take, and the one function that builds them.
+
+Every kernel argument beyond plain arrays is one of these namedtuples.  numba
+types a namedtuple by its class and its fields' types, caches functions that
+take them (``cache=True``), and lets kernels read fields by name, so there
+are no index constants to keep in sync and no integers in float slots.
+
+Field types are fixed by :func:`build_options` and the ``*_record``
+builders: every code is a Python ``int``, every flag a ``bool``, every
+strength a ``float``.  A record built any other way would compile a second
+variant of every kernel that takes it, so build them only here.
+
+Codes (``Activation``, ``Output``, ``Penalty``, ``Dropout``, ``Attack``) are
+``IntEnum`` in Python and plain integers in the kernels.
+"""
+
+from collections import namedtuple
+from enum import IntEnum
+
+import numpy as np
+
+
+class Activation(IntEnum):
+    IDENTITY = 0
+    LOGISTIC = 1
+    TANH = 2
+    RELU = 3
+
+
+class Output(IntEnum):
+    LOGISTIC = 0  # one unit: binary classification
+    SOFTMAX = 1
+
+
+class Penalty(IntEnum):
+    NONE = 0
+    L1 = 1
+    STUDENT_T = 2
+    KL = 3
+
+
+class Dropout(IntEnum):
+    NONE = 0
+    BERNOULLI = 1
+    FAST = 2
+
+
+class Attack(IntEnum):
+    FGSM = 1
+    PGD = 2
+    VAT = 3
+
+
+class Status(IntEnum):
+    OK = 0
+    NONFINITE = 1
+
+
+ACTIVATIONS = {a.name.lower(): a for a in Activation}
+PENALTIES = {None: Penalty.NONE, "l1": Penalty.L1, "student_t": Penalty.STUDENT_T,
+             "kl": Penalty.KL}  # fmt: skip
+DROPOUTS = {None: Dropout.NONE, "bernoulli": Dropout.BERNOULLI, "fast": Dropout.FAST}
+ATTACKS = {"fgsm": Attack.FGSM, "pgd": Attack.PGD, "vat": Attack.VAT}
+
+#: Shape of a dense network: layer widths ``units = [n_0, ..., n_L]``, the
+#: prefix sums ``uoff`` (row offsets of each layer in the activation
+#: buffers), and each layer's weight / intercept offset in the flat vector.
+Net = namedtuple("Net", ["units", "uoff", "w_off", "b_off", "n_coef"])
+
+#: Activation penalty on the hidden units (Goodfellow et al. eq. 7.48).
+PenaltyOptions = namedtuple(
+    "PenaltyOptions", ["kind", "alpha", "student_gamma", "sparsity_target"]
+)
+
+#: Dropout masks: ``kind`` a :class:`Dropout` code and the keep
+#: probabilities of the input and hidden units (1.0 when off).
+DropoutOptions = namedtuple("DropoutOptions", ["kind", "keep_input", "keep_hidden"])
+
+#: The optimizer step and the parameter penalties it folds in.
+OptimOptions = namedtuple(
+    "OptimOptions",
+    ["adam", "nesterov", "l2", "momentum", "beta_1", "beta_2", "epsilon",
+     "tie", "tie_alpha", "max_norm", "max_norm_value"],
+)  # fmt: skip
+
+#: What every pass reads: hidden activation, output kind, the log-loss clip.
+Options = namedtuple(
+    "Options", ["act", "out_kind", "log_eps", "penalty", "dropout", "optim"]
+)
+
+#: Adversarial training (Goodfellow et al. 2015; Madry et al. 2018; Miyato
+#: et al. 2018): method, radius, the clean/adversarial mix, the valid input
+#: range, PGD's steps and VAT's power iteration.
+AdversarialOptions = namedtuple(
+    "AdversarialOptions",
+    ["method", "epsilon", "weight", "clip_lo", "clip_hi", "pgd_step", "pgd_steps",
+     "pgd_random_start", "vat_xi", "vat_power_iterations", "virtual_labels"],
+)  # fmt: skip
+
+#: Tangent propagation (Simard et al. 1992): number of tangents per sample,
+#: strength, whether the probabilities' (else the logits') directional
+#: derivatives are penalised, and whether one random combination of the
+#: tangents stands for all of them in each step.
+TangentOptions = namedtuple(
+    "TangentOptions", ["n_tangents", "alpha", "proba", "sampled"]
+)
+
+#: Rows of a pass: the data matrix, which of its rows (``idx[i0:i0 + nb]``),
+#: the keys of their random streams (``kid``, aligned with ``idx``) and the
+#: sample weights (indexed like ``X``).
+Rows = namedtuple("Rows", ["X", "idx", "kid", "i0", "nb", "sw"])
+
+#: Per-batch buffers of the forward/backward passes, each holding every
+#: layer's block for ``bs`` rows (layer ``l`` at ``bs * uoff[l]``):
+#: ``act`` activations (inputs, hidden outputs before dropout, outputs),
+#: ``masked`` dropout-masked copies fed to the next layer, ``mask`` the
+#: masks' scales, ``pre`` pre-activations (kept for the KL penalty of relu
+#: units), ``delta`` gradients w.r.t. each layer's pre-activation (``delta``
+#: of layer 0: w.r.t. the input), ``rate`` one value per unit (the batch
+#: mean firing rates of the KL penalty).
+Buffers = namedtuple("Buffers", ["act", "masked", "mask", "pre", "delta", "rate", "bs"])
+
+#: Fast dropout's extra buffers: ``var`` the activations' variances,
+#: ``dvar`` their deltas, ``wsq`` a weight-shaped scratch (squared weights).
+FastBuffers = namedtuple("FastBuffers", ["var", "dvar", "wsq"])
+
+#: The tangent pass's buffers (see ``_tangent.py``).
+TangentBuffers = namedtuple(
+    "TangentBuffers",
+    ["inputs", "products", "slope", "curvature", "grad_u", "grad_t", "grad_z",
+     "grad_n", "wtmp", "pgrad", "scale0", "proba"],
+)  # fmt: skip
+
+#: Adversarial training's buffers: perturbed rows, VAT's directions, the
+#: gradient of the second pass and the clean probabilities.
+AdversarialBuffers = namedtuple(
+    "AdversarialBuffers", ["x_adv", "direction", "grad2", "clean_proba"]
+)
+
+#: The trainable state: flat parameters, their gradient, the optimizer's
+#: moments (Adam's m and v, or SGD's velocity in ``m1``) and the tying
+#: reference (a 1-element dummy when tying is off).
+State = namedtuple("State", ["theta", "grad", "m1", "m2", "ref"])
+
+#: What a training step needs besides the rows: labels and weights of the
+#: whole training set (``Y`` class indices, ``sw`` sample weights).
+Data = namedtuple("Data", ["X", "Y", "sw"])
+
+
+def build_options(config, out_kind, dtype):
+    """The :class:`Options` record of an ``EngineConfig`` (every field cast)."""
+    dropout = config.dropout
+    tie = config.tie_ref is not None
+    return Options(
+        act=int(ACTIVATIONS[config.activation]),
+        out_kind=int(out_kind),
+        log_eps=float(np.finfo(dtype).eps),
+        penalty=PenaltyOptions(
+            kind=int(PENALTIES[config.activation_penalty]),
+            alpha=float(config.activation_penalty_alpha),
+            student_gamma=float(config.student_t_gamma),
+            sparsity_target=float(config.sparsity_target),
+        ),
+        dropout=DropoutOptions(
+            kind=int(DROPOUTS[dropout]),
+            keep_input=float(config.keep_input) if dropout else 1.0,
+            keep_hidden=float(config.keep_hidden) if dropout else 1.0,
+        ),
+        optim=OptimOptions(
+            adam=config.solver == "adam",
+            nesterov=bool(config.nesterovs_momentum),
+            l2=float(config.alpha),
+            momentum=float(config.momentum),
+            beta_1=float(config.beta_1),
+            beta_2=float(config.beta_2),
+            epsilon=float(config.epsilon),
+            tie=tie,
+            tie_alpha=float(config.tie_alpha) if tie else 0.0,
+            max_norm=config.max_norm is not None,
+            max_norm_value=(
+                float(config.max_norm) if config.max_norm is not None else np.inf
+            ),
+        ),
+    )
+
+
+def adversarial_options(config):
+    lo, hi = (
+        (-np.inf, np.inf) if config.adversarial_clip is None else config.adversarial_clip
+    )
+    return AdversarialOptions(
+        method=int(ATTACKS[config.adversarial]),
+        epsilon=float(config.adversarial_epsilon),
+        weight=float(config.adversarial_weight),
+        clip_lo=float(lo),
+        clip_hi=float(hi),
+        pgd_step=float(config.pgd_step_size),
+        pgd_steps=int(config.pgd_steps),
+        pgd_random_start=bool(config.pgd_random_start),
+        vat_xi=float(config.vat_xi),
+        vat_power_iterations=int(config.vat_power_iterations),
+        virtual_labels=bool(config.virtual_labels),
+    )
+
+
+def tangent_options(config, n_tangents):
+    return TangentOptions(
+        n_tangents=int(n_tangents),
+        alpha=float(config.tangent_alpha),
+        proba=config.tangent_output == "proba",
+        sampled=config.tangent_sampling == "rademacher",
+    )
+
+
+def net_record(layout):
+    return Net(layout.units, layout.uoff, layout.w_off, layout.b_off, int(layout.n_coef))

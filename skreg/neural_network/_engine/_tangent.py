@@ -1,0 +1,414 @@
+"""Training mode 'tangent propagation' (Simard et al. 1992): the penalty
+``alpha sum_i ||J_f(x) v_i||^2`` on the network's directional derivatives
+along each sample's tangents ``v_i``, by a forward-mode (Jacobian-vector)
+pass on the primal pass's views and masks, and its exact reverse pass.
+
+Per-sample tangents come in ``TV`` (n_samples, n_tangents * n_features).
+With ``topts.sampled`` one random +-1 combination of a sample's tangents
+stands for all of them in each step (unbiased for the quadratic penalty).
+Entry points: :func:`run_epoch` and :func:`objective` (the contracts of
+``_plain.py``'s, plus ``topts``, the :class:`~._records.TangentBuffers`
+and ``TV``).  Bernoulli dropout and activation penalties combine with it;
+fast dropout does not (refused in Python).
+"""
+
+import math
+
+import numpy as np
+
+from ...utils._numba import jit
+from ._elementwise import ACT_LOGISTIC, ACT_TANH, slopes
+from ._layers import block, view
+from ._losses import output_loss_delta
+from ._optimizers import STATUS_OK, step_batch
+from ._passes import backward, dropout_flags, forward
+from ._penalties import finish_gradient
+from ._random import keep_scales, keep_threshold, layer_key, unit_bits
+from ._records import Rows
+
+#: "Layer" id of the tangent signs' hash stream (apart from dropout's).
+_TANGENT_STREAM = 1 << 20
+
+
+def buffer_sizes(units, bs, k):
+    """Lengths of the :class:`~._records.TangentBuffers` fields for ``bs``
+    rows and ``k`` tangent rows per sample (Python side)."""
+    units = [int(u) for u in units]
+    L = len(units) - 1
+    below = sum(units[:-1])
+    above = sum(units[1:])
+    wmax = max([1] + [max(units[l], units[l + 1]) for l in range(L)])
+    pmax = max([1] + [units[l] * units[l + 1] for l in range(L)])
+    n_params = sum(units[l] * units[l + 1] + units[l + 1] for l in range(L))
+    hid = below - units[0]
+    return dict(
+        inputs=bs * k * below,  # tangent inputs of every layer (row r*k + t)
+        products=bs * k * above,  # their products with W_l
+        slope=bs * hid,  # (masked) first activation derivatives
+        curvature=bs * hid,  # (masked) second activation derivatives
+        grad_u=bs * k * wmax,
+        grad_t=bs * k * wmax,
+        grad_z=bs * wmax,
+        grad_n=bs * wmax,
+        wtmp=pmax,  # a weight-shaped temporary
+        pgrad=n_params,  # the penalty's gradient, parameter layout
+        scale0=units[0],  # one row of input dropout scales
+        proba=units[-1],  # one row of probabilities
+    )
+
+
+@jit
+def tangent_rows(topts):
+    """Tangent rows per sample in the pass: all tangents, or one random
+    combination of them."""
+    return 1 if topts.sampled else topts.n_tangents
+
+
+@jit
+def _layer_offset(units, l, rows):
+    """Offset of layer ``l``'s block inside a buffer of per-layer blocks of
+    ``rows`` rows each (layers ``0..l-1`` before it)."""
+    off = 0
+    for m in range(l):
+        off += rows * units[m]
+    return off
+
+
+@jit
+def tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step):
+    """Forward-mode (Jacobian-vector) pass along every sample's tangents.
+
+    With ``T_0 = m_0 * v`` (the input dropout mask, if any), per layer
+    ``U_l = T_l W_l`` and, for hidden layers, ``T_{l+1} = m_{l+1} f'(z_l)
+    U_l`` (the primal pass's masks and pre-activations); ``J = U_{L-1}`` is
+    the directional derivative of the logits along ``v``.  All tangents of
+    a batch are stacked (row ``r * k + t``), so each layer is one matmul.
+
+    Returns the raw penalty ``alpha sum_r sw_r sum_t ||J_{r,t}||^2`` and
+    leaves ``2 alpha sw_r J_{r,t}`` (its gradient w.r.t. ``J``) in the
+    ``grad_u`` buffer for :func:`tangent_backward`.
+    """
+    units = net.units
+    uoff = net.uoff
+    w_off = net.w_off
+    H = ws.act
+    HT = ws.masked
+    S = ws.mask
+    bs_max = ws.bs
+    idx = rows.idx
+    kid = rows.kid
+    i0 = rows.i0
+    nb = rows.nb
+    sw = rows.sw
+    L = units.shape[0] - 1
+    k = tangent_rows(topts)
+    act = opts.act
+    alpha = topts.alpha
+    drop_in, drop_hid, relu_fused = dropout_flags(opts)
+    n0 = units[0]
+    nk = nb * k
+    TA0 = view(tws.inputs, 0, nk, n0)
+    s0 = tws.scale0[:n0]
+    s0[:] = 1.0
+    thr_in, sc_in64 = keep_threshold(opts.dropout.keep_input)
+    scl = np.empty(1, dtype=theta.dtype)
+    scl[0] = sc_in64
+    k_all = topts.n_tangents
+    for r in range(nb):
+        i = idx[i0 + r]
+        if drop_in:
+            keep_scales(s0, layer_key(seed, step, kid[i0 + r], 0), thr_in, scl[0])
+        if k == k_all:
+            for t in range(k):
+                row = TA0[r * k + t]
+                base = t * n0
+                for j in range(n0):
+                    row[j] = TV[i, base + j] * s0[j]
+        else:
+            # one Rademacher combination sum_t e_t v_t of the sample's
+            # tangents: E ||J sum_t e_t v_t||^2 = sum_t ||J v_t||^2, and
+            # every penalty here is a quadratic form in J v
+            key = layer_key(seed, step, kid[i0 + r], _TANGENT_STREAM)
+            row = TA0[r]
+            row[:] = 0.0
+            for t in range(k_all):
+                e = 1.0 if (unit_bits(key, t) & np.uint64(1)) else -1.0
+                base = t * n0
+                for j in range(n0):
+                    row[j] += e * TV[i, base + j]
+            for j in range(n0):
+                row[j] *= s0[j]
+    sc_hid = np.empty(1, dtype=theta.dtype)
+    sc_hid[0] = keep_threshold(opts.dropout.keep_hidden)[1]
+    for l in range(L):
+        nin = units[l]
+        nout = units[l + 1]
+        W = view(theta, w_off[l], nin, nout)
+        TA = view(tws.inputs, _layer_offset(units, l, nk), nk, nin)
+        U = view(tws.products, _layer_offset(units[1:], l, nk), nk, nout)
+        np.dot(TA, W, U)
+        if l == L - 1:
+            break
+        # derivatives of the (masked) hidden output w.r.t. its pre-activation
+        Hl = view(H, bs_max * uoff[l + 1], nb, nout)
+        hoff = _layer_offset(units[1:], l, nb)
+        FP = view(tws.slope, hoff, nb, nout)
+        FPP = view(tws.curvature, hoff, nb, nout)
+        for r in range(nb):
+            for j in range(nout):
+                d1, d2 = slopes(Hl[r, j], act)
+                FP[r, j] = d1
+                FPP[r, j] = d2
+        if drop_hid:
+            if relu_fused:
+                # kept and active <=> HT > 0 (scales were not stored)
+                HTl = view(HT, bs_max * uoff[l + 1], nb, nout)
+                for r in range(nb):
+                    for j in range(nout):
+                        FP[r, j] = sc_hid[0] if HTl[r, j] > 0 else 0.0
+            else:
+                Sl = view(S, bs_max * uoff[l + 1], nb, nout)
+                for r in range(nb):
+                    for j in range(nout):
+                        FP[r, j] *= Sl[r, j]
+                        FPP[r, j] *= Sl[r, j]
+        TN = view(tws.inputs, _layer_offset(units, l + 1, nk), nk, nout)
+        for r in range(nb):
+            fr = FP[r]
+            for t in range(k):
+                a = r * k + t
+                for j in range(nout):
+                    TN[a, j] = fr[j] * U[a, j]
+    nout = units[L]
+    J = view(tws.products, _layer_offset(units[1:], L - 1, nk), nk, nout)
+    G = view(tws.grad_u, 0, nk, nout)
+    total = 0.0
+    if topts.proba:
+        return tangent_proba_penalty(
+            J, G, view(H, bs_max * uoff[L], nb, nout), view(tws.grad_z, 0, nb, nout),
+            tws.proba[:nout], sw, idx, i0, k, alpha,
+        )  # fmt: skip
+    for r in range(nb):
+        w = sw[idx[i0 + r]]
+        c = 2.0 * alpha * w
+        acc = 0.0
+        for t in range(k):
+            a = r * k + t
+            for j in range(nout):
+                v = J[a, j]
+                acc += v * v
+                G[a, j] = c * v
+        total += w * acc
+    return alpha * total
+
+
+
+@jit
+def tangent_proba_penalty(J, G, Zo, GZ, p, sw, idx, i0, k, alpha):
+    """Penalty on the probabilities' directional derivatives ``dp = M q``
+    (``q = J v`` the logits', ``M = diag(p) - p p^T``, or ``p (1 - p)`` for
+    one logistic output): ``alpha sum_r sw_r sum_t ||dp_{r,t}||^2``.
+
+    Leaves its gradient w.r.t. ``q`` in ``G`` (``2 M dp``) and w.r.t. the
+    logits ``z`` in ``GZ``: ``2 sum_t (dp_j^2 - p_j ||dp||^2 - dp_j (p.dp))``
+    (softmax), ``2 sum_t dp q p (1 - p) (1 - 2p)`` (logistic).
+    """
+    nb, nout = Zo.shape
+    total = 0.0
+    for r in range(nb):
+        w = sw[idx[i0 + r]]
+        c = 2.0 * alpha * w
+        for j in range(nout):
+            GZ[r, j] = 0.0
+        if nout == 1:
+            pr = 1.0 / (1.0 + math.exp(-Zo[r, 0]))
+            sl = pr * (1.0 - pr)
+            acc = 0.0
+            for t in range(k):
+                a = r * k + t
+                q = J[a, 0]
+                d = sl * q
+                acc += d * d
+                G[a, 0] = c * d * sl
+                GZ[r, 0] += c * d * q * sl * (1.0 - 2.0 * pr)
+            total += w * acc
+            continue
+        zmax = -np.inf
+        for j in range(nout):
+            zmax = max(zmax, Zo[r, j])
+        tot = 0.0
+        for j in range(nout):
+            e = math.exp(Zo[r, j] - zmax)
+            p[j] = e
+            tot += e
+        for j in range(nout):
+            p[j] = p[j] / tot
+        acc = 0.0
+        for t in range(k):
+            a = r * k + t
+            sq = 0.0
+            for j in range(nout):
+                sq += p[j] * J[a, j]
+            # dp overwrites G's row, then G = 2 M dp
+            dd = 0.0
+            pd = 0.0
+            for j in range(nout):
+                d = p[j] * (J[a, j] - sq)
+                G[a, j] = d
+                dd += d * d
+                pd += p[j] * d
+            acc += dd
+            for j in range(nout):
+                d = G[a, j]
+                GZ[r, j] += c * (d * d - p[j] * dd - d * pd)
+                G[a, j] = c * (p[j] * d - p[j] * pd)
+        total += w * acc
+    return alpha * total
+
+
+
+@jit
+def tangent_backward(theta, net, opts, topts, ws, tws, nb):
+    """Exact gradient of the penalty of :func:`tangent_forward`, into the
+    ``pgrad`` buffer (raw scale, parameter layout).
+
+    Reverse mode through the tangent pass: with ``G_U`` the gradient w.r.t.
+    ``U_l`` and ``G_Z`` the one w.r.t. the primal pre-activation ``z_l``
+    (zero at the logits, which the penalty does not read),
+    ``dW_l = T_l^T G_U + A_l^T G_Z`` (``A_l`` the masked primal input),
+    ``db_l = sum G_Z``; below a hidden layer with ``G_T = G_U W_l^T``:
+    ``G_U <- m f'(z) G_T`` and ``G_Z <- m f'(z) (G_Z W_l^T)
+    + m f''(z) sum_t U_{t} G_{T,t}`` (the slope f'(z) depends on the
+    weights through z).
+    """
+    units = net.units
+    uoff = net.uoff
+    w_off = net.w_off
+    b_off = net.b_off
+    H = ws.act
+    HT = ws.masked
+    bs_max = ws.bs
+    L = units.shape[0] - 1
+    k = tangent_rows(topts)
+    act = opts.act
+    drop_in, drop_hid, _ = dropout_flags(opts)
+    second = act == ACT_TANH or act == ACT_LOGISTIC
+    nk = nb * k
+    GR = tws.pgrad
+    GR[:] = 0.0
+    # ping-pong buffers: tangent deltas (u: this layer's, t: its input's)
+    # and primal deltas (z: this layer's, n: its input's)
+    buf_u = tws.grad_u
+    buf_t = tws.grad_t
+    buf_z = tws.grad_z
+    buf_n = tws.grad_n
+    have_gz = topts.proba  # the logits' delta, if any
+    for l in range(L - 1, -1, -1):
+        nin = units[l]
+        nout = units[l + 1]
+        W = view(theta, w_off[l], nin, nout)
+        TA = view(tws.inputs, _layer_offset(units, l, nk), nk, nin)
+        GU = view(buf_u, 0, nk, nout)
+        gW = view(GR, w_off[l], nin, nout)
+        np.dot(TA.T, GU, gW)
+        if have_gz:
+            GZ = view(buf_z, 0, nb, nout)
+            dropped = drop_in if l == 0 else drop_hid
+            if dropped:
+                Ain = view(HT, bs_max * uoff[l], nb, nin)
+            else:
+                Ain = view(H, bs_max * uoff[l], nb, nin)
+            T = view(tws.wtmp, 0, nin, nout)
+            np.dot(Ain.T, GZ, T)
+            for a in range(nin):
+                for c in range(nout):
+                    gW[a, c] += T[a, c]
+            for r in range(nb):
+                for j in range(nout):
+                    GR[b_off[l] + j] += GZ[r, j]
+        if l == 0:
+            break
+        GT = view(buf_t, 0, nk, nin)
+        np.dot(GU, W.T, GT)
+        hoff = _layer_offset(units[1:], l - 1, nb)
+        FP = view(tws.slope, hoff, nb, nin)
+        FPP = view(tws.curvature, hoff, nb, nin)
+        GN = view(buf_n, 0, nb, nin)
+        if have_gz:
+            GZ = view(buf_z, 0, nb, nout)
+            np.dot(GZ, W.T, GN)
+            for r in range(nb):
+                for j in range(nin):
+                    GN[r, j] *= FP[r, j]
+        else:
+            GN[:, :] = 0.0
+        if second:
+            Ul = view(tws.products, _layer_offset(units[1:], l - 1, nk), nk, nin)
+            for r in range(nb):
+                for t in range(k):
+                    a = r * k + t
+                    for j in range(nin):
+                        GN[r, j] += FPP[r, j] * Ul[a, j] * GT[a, j]
+        for r in range(nb):
+            for t in range(k):
+                a = r * k + t
+                for j in range(nin):
+                    GT[a, j] *= FP[r, j]
+        buf_u, buf_t = buf_t, buf_u
+        buf_z, buf_n = buf_n, buf_z
+        have_gz = True
+
+
+
+@jit
+def batch_loss_grad(state, net, opts, topts, ws, tws, data, TV, order, i0, nb, seed, step):
+    """The plain mode's batch (``_plain.batch_loss_grad``) plus the tangent
+    penalty, whose value joins the penalty sum and whose gradient joins the
+    raw gradient."""
+    L = net.units.shape[0] - 1
+    theta = state.theta
+    grad = state.grad
+    rows = Rows(data.X, order, order, i0, nb, data.sw)
+    pen_sum, sw_sum = forward(theta, net, opts, ws, rows, seed, step, True)
+    pen_sum += tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step)
+    P = block(ws.act, net, ws.bs, L, nb)
+    DL = block(ws.delta, net, ws.bs, L, nb)
+    data_sum = output_loss_delta(
+        P, DL, data.Y, data.sw, order, i0, opts.out_kind, opts.log_eps
+    )
+    backward(theta, grad, net, opts, ws, rows, seed, step, True, True, False)
+    tangent_backward(theta, net, opts, topts, ws, tws, nb)
+    pg = tws.pgrad
+    for q in range(grad.shape[0]):
+        grad[q] += pg[q]
+    return data_sum, pen_sum, sw_sum
+
+
+@jit
+def run_epoch(state, net, opts, topts, ws, tws, data, TV, order, seed, step, opt_step,
+              lr):  # fmt: skip
+    """One epoch (see ``_plain.run_epoch``)."""
+    n = order.shape[0]
+    acc = 0.0
+    i0 = 0
+    while i0 < n:
+        nb = min(ws.bs, n - i0)
+        sums = batch_loss_grad(
+            state, net, opts, topts, ws, tws, data, TV, order, i0, nb, seed, step
+        )
+        step += 1
+        status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
+        if status != STATUS_OK:
+            return status, acc, step, opt_step
+        i0 += nb
+    return STATUS_OK, acc, step, opt_step
+
+
+@jit
+def objective(state, net, opts, topts, ws, tws, data, TV, idx, seed, step):
+    """Objective of the rows ``idx`` as one batch; gradient in ``state.grad``."""
+    sums = batch_loss_grad(
+        state, net, opts, topts, ws, tws, data, TV, idx, 0, idx.shape[0], seed, step
+    )
+    par = finish_gradient(state, net, sums[2], opts.optim)
+    return (sums[0] + sums[1]) / sums[2] + par
