@@ -10,8 +10,7 @@ from sklearn.model_selection import train_test_split
 
 from skreg.metrics import adversarial_accuracy, fgsm_attack
 from skreg.neural_network import AdversarialMLPClassifier, MLPClassifier
-from skreg.neural_network import _kernels as K
-from skreg.neural_network._engine import Workspace
+from skreg.neural_network._engine import Engine
 
 from .._reference import _mlp_act, mlp_objective
 
@@ -53,28 +52,14 @@ def _engine_step(est, X, y_idx, sw, theta=None, seed=3, step=5):
     if theta is None:
         theta = layout.pack(est.coefs_, est.intercepts_, np.float64)
     cfg = est._engine_config()
-    iopts, fopts = cfg.to_arrays(est._out_kind(), np.float64)
     n = X.shape[0]
-    ws = Workspace(layout, n, np.float64, adversarial=int(iopts[K.I_ADVERSARIAL]))
-    grad = np.zeros_like(theta)
-    loss = K.loss_grad_full(
-        theta,
-        grad,
-        np.empty(1),
-        *layout.kernel_args(),
-        layout.n_coef,
-        np.ascontiguousarray(X),
-        np.ascontiguousarray(y_idx, dtype=np.int64),
-        np.ascontiguousarray(sw, dtype=np.float64),
-        np.arange(n, dtype=np.int64),
-        *ws.arrays(),
-        np.zeros((1, 1)),
-        iopts,
-        fopts,
-        seed,
-        step,
-    )
-    x_adv = ws.AWA[: n * X.shape[1]].reshape(X.shape).copy()
+    engine = Engine(cfg, layout, est._out_kind(), np.float64, n)
+    state = engine.state(theta.copy())
+    data = engine.data(X, y_idx, sw)
+    loss = engine.objective(state, data, np.arange(n), seed, step)
+    aws = engine.extra[1]
+    x_adv = aws.x_adv[: n * X.shape[1]].reshape(X.shape).copy()
+    grad = state.grad
     return loss, grad, x_adv
 
 

@@ -5,14 +5,21 @@ vs their formulas, input gradients."""
 import numpy as np
 import pytest
 
-from skreg.neural_network import _kernels as K
 from skreg.neural_network._engine import (
+    Activation,
+    Engine,
     EngineConfig,
     Layout,
-    Workspace,
+    Status,
     glorot_init,
     loss_and_gradient,
 )
+from skreg.neural_network._engine import _elementwise as elementwise
+from skreg.neural_network._engine._fast_dropout import gauss_moments
+from skreg.neural_network._engine._layers import block
+from skreg.neural_network._engine._losses import output_loss_delta
+from skreg.neural_network._engine._passes import backward, forward
+from skreg.neural_network._engine._records import Rows
 
 from .. import _reference as ref
 
@@ -182,15 +189,7 @@ def test_fast_dropout_moments_match_monte_carlo(activation):
     for mu, var in [(0.3, 0.5), (-1.0, 2.0), (2.0, 0.1)]:
         z = mu + np.sqrt(var) * rng.standard_normal(400_000)
         h = ref._mlp_act(z, activation)
-        m, v = K._gauss_moments(
-            mu,
-            var,
-            K.ACT_IDENTITY
-            if activation == "identity"
-            else {"relu": K.ACT_RELU, "tanh": K.ACT_TANH, "logistic": K.ACT_LOGISTIC}[
-                activation
-            ],
-        )[:2]
+        m, v = gauss_moments(mu, var, int(Activation[activation.upper()]))[:2]
         exact = activation in ("relu", "identity")
         # relu/identity: exact moments (MC error only); logistic/tanh: the
         # probit mean and delta-method variance are approximations
@@ -202,37 +201,18 @@ def test_fast_dropout_moments_match_monte_carlo(activation):
 def _one_batch_run(theta, layout, X, y, cfg, out_kind, lr, n_epochs):
     n = X.shape[0]
     theta = theta.copy()
-    iopts, fopts = cfg.to_arrays(out_kind, theta.dtype)
-    ws = Workspace(layout, n, theta.dtype, cfg.dropout)
+    engine = Engine(cfg, layout, out_kind, theta.dtype, n)
     m1 = np.zeros_like(theta)
     m2 = np.zeros_like(theta)
-    grad = np.zeros_like(theta)
+    state = engine.state(theta, m1, m2)
+    data = engine.data(X, y, np.ones(n))
     order = np.arange(n, dtype=np.int64)
     step = opt_step = 0
     for _ in range(n_epochs):
-        status, _, step, opt_step = K.run_epoch(
-            X,
-            y.astype(np.int64),
-            np.ones(n),
-            order,
-            theta,
-            grad,
-            m1,
-            m2,
-            cfg.tie_ref if cfg.tie_ref is not None else np.empty(1),
-            *layout.kernel_args(),
-            layout.n_coef,
-            *ws.arrays(),
-            np.zeros((1, 1)),  # TV: no tangents
-            n,
-            iopts,
-            fopts,
-            0,
-            step,
-            opt_step,
-            lr,
+        status, _, step, opt_step = engine.run_epoch(
+            state, data, order, 0, step, opt_step, lr
         )
-        assert status == K.STATUS_OK
+        assert status == Status.OK
     return theta
 
 
@@ -288,65 +268,22 @@ def test_input_gradient_kernel_under_dropout(activation):
     cfg = EngineConfig(
         activation=activation, dropout="bernoulli", keep_input=0.7, keep_hidden=0.6
     )
-    iopts, fopts = cfg.to_arrays(1, np.float64)
     n, n0 = X.shape
     L = layout.n_layers
-    ws = Workspace(layout, n, np.float64, "bernoulli")
+    engine = Engine(cfg, layout, 1, np.float64, n)
+    ws = engine.ws
     grad = np.zeros_like(theta)
     idx = np.arange(n, dtype=np.int64)
     Y = y.astype(np.int64)
 
     def run(Xv):
-        H, HT, S, Z, D, V, DV, KB, WB, _, _ = ws.arrays()
-        K.forward(
-            theta,
-            *layout.kernel_args(),
-            Xv,
-            idx,
-            idx,
-            0,
-            n,
-            sw,
-            H,
-            HT,
-            S,
-            Z,
-            KB,
-            n,
-            iopts,
-            fopts,
-            5,
-            2,
-            True,
-        )
-        P = K._view(H, n * layout.uoff[L], n, layout.units[L])
-        DL = K._view(D, n * layout.uoff[L], n, layout.units[L])
-        loss = K.output_loss_delta(P, DL, Y, sw, idx, 0, 1, 1e-16)
-        K.backward(
-            theta,
-            grad,
-            *layout.kernel_args(),
-            idx,
-            idx,
-            0,
-            n,
-            sw,
-            H,
-            HT,
-            S,
-            Z,
-            D,
-            KB,
-            n,
-            iopts,
-            fopts,
-            5,
-            2,
-            True,
-            False,
-            True,
-        )
-        return loss, D[: n * n0].reshape(n, n0).copy()
+        rows = Rows(np.ascontiguousarray(Xv), idx, idx, 0, n, sw)
+        forward(theta, engine.net, engine.opts, ws, rows, 5, 2, True)
+        P = block(ws.act, engine.net, n, L, n)
+        DL = block(ws.delta, engine.net, n, L, n)
+        loss = output_loss_delta(P, DL, Y, sw, idx, 0, 1, 1e-16)
+        backward(theta, grad, engine.net, engine.opts, ws, rows, 5, 2, True, False, True)
+        return loss, ws.delta[: n * n0].reshape(n, n0).copy()
 
     _, G = run(X)
     eps = 1e-6
@@ -374,16 +311,16 @@ def test_vectorised_exp_tanh_logistic_match_numpy():
     kb = np.empty(x.size, dtype=np.int64)
     e = np.empty(x.size)
     out = np.empty(x.size)
-    K._exp_row(x, out, kb)
+    elementwise.exp_row(x, out, kb)
     np.testing.assert_allclose(out, np.exp(x), rtol=4e-15)
     h = x.copy()
-    K._tanh_row(h, kb, e)
+    elementwise.tanh_row(h, kb, e)
     np.testing.assert_allclose(h, np.tanh(x), rtol=2e-15, atol=0)
     h = x.copy()
-    K._logistic_row(h, kb, e)
+    elementwise.logistic_row(h, kb, e)
     np.testing.assert_allclose(h, 1 / (1 + np.exp(-x)), rtol=4e-15)
     h32 = x.astype(np.float32)
-    K._tanh_row(h32, kb, e)
+    elementwise.tanh_row(h32, kb, e)
     np.testing.assert_allclose(
         h32, np.tanh(x.astype(np.float32)), rtol=2e-7, atol=1e-30
     )

@@ -14,7 +14,7 @@ from skreg.neural_network import (
     MLPClassifier,
     TangentPropMLPClassifier,
 )
-from skreg.neural_network import _kernels as K
+from skreg.neural_network._cae import cae_loss_grad
 from skreg.neural_network._engine import (
     EngineConfig,
     Layout,
@@ -52,8 +52,8 @@ def _config(activation, tangent_alpha, dropout=None, output="logits"):
         keep_input=0.8,
         keep_hidden=0.7,
     )
-    cfg.extra_f[K.F_TANGENT_ALPHA] = tangent_alpha
-    cfg.extra_f[K.F_TANGENT_PROBA] = float(output == "proba")
+    cfg.tangent_alpha = tangent_alpha
+    cfg.tangent_output = output
     return cfg
 
 
@@ -102,7 +102,7 @@ def test_gradient_matches_central_differences(activation, n_out, dropout, output
 def test_rademacher_combination_is_exact_per_step_and_unbiased(output):
     layout, _, _, theta, X, y, sw, T = _problem(3, 3, "tanh", k=3)
     cfg = _config("tanh", 0.7, None, output)
-    cfg.extra_f[K.F_TANGENT_SAMPLED] = 1.0
+    cfg.tangent_sampling = "rademacher"
 
     def f(th, step=2):
         return loss_and_gradient(
@@ -154,7 +154,7 @@ def test_cae_gradient_matches_reference_and_central_differences():
 
     def f(th):
         grad = np.empty_like(th)
-        loss = K.cae_loss_grad(
+        loss = cae_loss_grad(
             X, sw, th, m, lam, grad,
             np.empty((n, m)), np.empty((n, d)), np.empty((n, m)), np.empty((d, m)),
         )  # fmt: skip
