@@ -19,7 +19,7 @@ from skreg.neural_network._engine._fast_dropout import gauss_moments
 from skreg.neural_network._engine._layers import block
 from skreg.neural_network._engine._losses import output_loss_delta
 from skreg.neural_network._engine._passes import backward, forward
-from skreg.neural_network._engine._records import Rows
+from skreg.neural_network._engine._records import INPUT_WITH_PENALTY, TRAIN, Rows
 
 from .. import _reference as ref
 
@@ -278,11 +278,11 @@ def test_input_gradient_kernel_under_dropout(activation):
 
     def run(Xv):
         rows = Rows(np.ascontiguousarray(Xv), idx, idx, 0, n, sw)
-        forward(theta, engine.net, engine.opts, ws, rows, 5, 2, True)
+        forward(theta, engine.net, engine.opts, ws, rows, 5, 2, TRAIN)
         P = block(ws.act, engine.net, n, L, n)
         DL = block(ws.delta, engine.net, n, L, n)
         loss = output_loss_delta(P, DL, Y, sw, idx, 0, 1, 1e-16)
-        backward(theta, grad, engine.net, engine.opts, ws, rows, 5, 2, True, False, True)
+        backward(theta, grad, engine.net, engine.opts, ws, rows, 5, 2, INPUT_WITH_PENALTY)
         return loss, ws.delta[: n * n0].reshape(n, n0).copy()
 
     _, G = run(X)

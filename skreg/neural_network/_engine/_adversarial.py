@@ -35,7 +35,8 @@ from ._optimizers import STATUS_OK, step_batch
 from ._passes import backward, forward
 from ._penalties import finish_gradient
 from ._random import adversarial_key, gaussian, uniform
-from ._records import Attack, Rows
+from ._records import INPUT_ONLY, INPUT_WITH_PENALTY, TRAIN, TRAIN_AND_INPUT
+from ._records import WEIGHTS_ONLY, Attack, Rows
 
 ADV_FGSM = int(Attack.FGSM)
 ADV_VAT = int(Attack.VAT)
@@ -51,7 +52,7 @@ def buffer_sizes(units, bs):
     )  # fmt: skip
 
 
-@jit
+@jit(inline="always")
 def _project(XA, X, idx, i0, eps, lo, hi):
     """Rows of XA onto the L-inf ball of radius eps around x, then [lo, hi]."""
     nb, n0 = XA.shape
@@ -62,7 +63,7 @@ def _project(XA, X, idx, i0, eps, lo, hi):
             XA[r, j] = min(max(v, lo), hi)
 
 
-@jit
+@jit(inline="always")
 def _sign_step(XA, G, a):
     """XA += a * sign(G) (a zero gradient leaves the input unchanged)."""
     nb, n0 = XA.shape
@@ -75,7 +76,7 @@ def _sign_step(XA, G, a):
                 XA[r, j] -= a
 
 
-@jit
+@jit(inline="always")
 def _vat_direction(DIR, G, XA, X, idx, i0, scale, lo, hi):
     """DIR = G / ||G|| per row (kept when G is 0); XA = clip(x + scale DIR)."""
     nb, n0 = XA.shape
@@ -140,7 +141,7 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
     pert = Rows(XA, ar, kid, 0, nb, wb)
 
     # (1) clean pass
-    pen_c, sw_sum = forward(theta, net, opts, ws, clean, seed, step, True)
+    pen_c, sw_sum = forward(theta, net, opts, ws, clean, seed, step, TRAIN)
     if method == ADV_VAT:
         ce_scale = alpha * s_all / s_lab if s_lab > 0.0 else 0.0
         for r in range(nb):
@@ -160,7 +161,8 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
                     yb[r] = 0
                     wce[r] = 0.0
     data_c = output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
-    backward(theta, grad, net, opts, ws, clean, seed, step, True, True, method != ADV_VAT)
+    clean_pass = TRAIN if method == ADV_VAT else TRAIN_AND_INPUT
+    backward(theta, grad, net, opts, ws, clean, seed, step, clean_pass)
 
     if method == ADV_VAT:
         for r in range(nb):
@@ -180,18 +182,18 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
         else:
             _vat_direction(DIR, D0, XA, X, idx, i0, eps, lo, hi)
         for it in range(n_it):
-            forward(theta, net, opts, ws, pert, seed, step, True)
+            forward(theta, net, opts, ws, pert, seed, step, INPUT_ONLY)
             kl_delta(P, DL, PC, ones, out_kind)
-            backward(theta, G2, net, opts, ws, pert, seed, step, False, False, True)
+            backward(theta, G2, net, opts, ws, pert, seed, step, INPUT_ONLY)
             if it < n_it - 1:
                 _vat_direction(DIR, D0, XA, X, idx, i0, xi, -np.inf, np.inf)
             else:
                 _vat_direction(DIR, D0, XA, X, idx, i0, eps, lo, hi)
-        forward(theta, net, opts, ws, pert, seed, step, True)
+        forward(theta, net, opts, ws, pert, seed, step, WEIGHTS_ONLY)
         for r in range(nb):
             wce[r] = (1.0 - alpha) * wb[r]
         kl_sum = kl_delta(P, DL, PC, wce, out_kind)
-        backward(theta, G2, net, opts, ws, pert, seed, step, False, True, False)
+        backward(theta, G2, net, opts, ws, pert, seed, step, WEIGHTS_ONLY)
         for k in range(npar):
             grad[k] += G2[k]
         return data_c + kl_sum, pen_c, sw_sum
@@ -218,16 +220,16 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
             _project(XA, X, idx, i0, eps, lo, hi)
             first = 1
         for _ in range(first, aopts.pgd_steps):
-            forward(theta, net, opts, ws, pert, seed, step, True)
+            forward(theta, net, opts, ws, pert, seed, step, INPUT_WITH_PENALTY)
             output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
-            backward(theta, G2, net, opts, ws, pert, seed, step, True, False, True)
+            backward(theta, G2, net, opts, ws, pert, seed, step, INPUT_WITH_PENALTY)
             _sign_step(XA, D0, a)
             _project(XA, X, idx, i0, eps, lo, hi)
 
     # (3) the adversarial pass into G2; grad = alpha grad + (1 - alpha) G2
-    pen_a, _ = forward(theta, net, opts, ws, pert, seed, step, True)
+    pen_a, _ = forward(theta, net, opts, ws, pert, seed, step, TRAIN)
     data_a = output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
-    backward(theta, G2, net, opts, ws, pert, seed, step, True, True, False)
+    backward(theta, G2, net, opts, ws, pert, seed, step, TRAIN)
     beta = 1.0 - alpha
     for k in range(npar):
         grad[k] = alpha * grad[k] + beta * G2[k]
@@ -239,8 +241,7 @@ def run_epoch(state, net, opts, aopts, ws, aws, data, order, seed, step, opt_ste
     """One epoch (see ``_plain.run_epoch``)."""
     n = order.shape[0]
     acc = 0.0
-    i0 = 0
-    while i0 < n:
+    for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
         sums = batch_loss_grad(
             state, net, opts, aopts, ws, aws, data, order, i0, nb, seed, step
@@ -249,7 +250,6 @@ def run_epoch(state, net, opts, aopts, ws, aws, data, order, seed, step, opt_ste
         status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
         if status != STATUS_OK:
             return status, acc, step, opt_step
-        i0 += nb
     return STATUS_OK, acc, step, opt_step
 
 

@@ -388,7 +388,8 @@ def input_gradient(X, y_idx, theta, layout, activation, out_kind):
     ws = _buffers(layout, bs, dtype)
     out = np.empty(X.shape, dtype=dtype)
     _inference.input_gradient(
-        theta, net_record(layout), opts, ws, X, as_kernel_array(y_idx, np.int64), out
+        theta, net_record(layout), opts, ws, X, as_kernel_array(y_idx, np.int64), 0, 0,
+        out,
     )
     return out
 

@@ -135,12 +135,12 @@ def bias_activation(Hv, b, act, Zv, keep_pre):
 
 
 
-@jit
+@jit(inline="always")
 def sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@jit
+@jit(inline="always")
 def firing_rate(h, z, act):
     """Unit 'firing rate' in (0, 1) used by the KL sparsity penalty."""
     if act == ACT_LOGISTIC:
@@ -151,7 +151,7 @@ def firing_rate(h, z, act):
 
 
 
-@jit
+@jit(inline="always")
 def activation_derivative(Gv, Hv, act):
     rows, cols = Hv.shape
     if act == ACT_RELU:
@@ -172,13 +172,13 @@ def activation_derivative(Gv, Hv, act):
 
 
 
-@jit
+@jit(inline="always")
 def softplus(x):
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
 
-@jit
+@jit(inline="always")
 def slopes(h, act):
     """First and second derivative of the activation at the unit whose
     output is ``h`` (written in terms of the output, as backward uses it)."""

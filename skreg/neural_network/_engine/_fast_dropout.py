@@ -25,12 +25,12 @@ _SQRT_2 = math.sqrt(2.0)
 _PI_8 = math.pi / 8.0
 
 
-@jit
+@jit(inline="always")
 def _phi(x):
     return math.exp(-0.5 * x * x) / _SQRT_2PI
 
 
-@jit
+@jit(inline="always")
 def _Phi(x):
     return 0.5 * math.erfc(-x / _SQRT_2)
 
@@ -276,15 +276,13 @@ def run_epoch(state, net, opts, ws, fws, data, order, seed, step, opt_step, lr):
     """One epoch (see ``_plain.run_epoch``); ``seed`` is unused (no masks)."""
     n = order.shape[0]
     acc = 0.0
-    i0 = 0
-    while i0 < n:
+    for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
         sums = batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb)
         step += 1
         status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
         if status != STATUS_OK:
             return status, acc, step, opt_step
-        i0 += nb
     return STATUS_OK, acc, step, opt_step
 
 

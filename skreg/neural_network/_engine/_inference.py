@@ -1,63 +1,58 @@
-"""Inference entry points: probabilities (deterministic or under sampled
-dropout masks) and the input gradient of the log loss."""
+"""Inference: probabilities (deterministic or under sampled dropout masks)
+and the input gradient of the log loss.
+
+These loops over chunks of rows run in Python and call the training passes
+(``_passes.forward`` / ``backward``, ``_losses.output_loss_delta``) with the
+argument types a fit uses, so the first ``predict`` after a ``fit``
+compiles nothing; one call per chunk of ``ws.bs`` rows costs microseconds.
+"""
 
 import numpy as np
 
-from ...utils._numba import jit
-from ._layers import block
 from ._losses import output_loss_delta
 from ._passes import backward, forward
-from ._records import Rows
+from ._records import INPUT_ONLY, PREDICT, Rows
 
 
-@jit
+def _last_block(buf, net, bs, nb):
+    L = len(net.units) - 1
+    off = bs * int(net.uoff[L])
+    return buf[off : off + nb * int(net.units[L])].reshape(nb, int(net.units[L]))
+
+
 def predict_proba(theta, net, opts, ws, X, kid, seed, step, out):
     """Output probabilities ``out`` (n, n_out) of every row, ``ws.bs`` rows
     at a time.  No masks unless ``opts.dropout`` is Bernoulli (MC inference,
     masks keyed by ``(seed, step, kid[row])``)."""
     n = X.shape[0]
-    L = net.units.shape[0] - 1
-    idx = np.arange(n)
+    idx = np.arange(n, dtype=np.int64)
     sw = np.ones(n)
-    nout = net.units[L]
-    i0 = 0
-    while i0 < n:
+    for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
         rows = Rows(X, idx, kid, i0, nb, sw)
-        forward(theta, net, opts, ws, rows, seed, step, False)
-        P = block(ws.act, net, ws.bs, L, nb)
-        for r in range(nb):
-            for k in range(nout):
-                out[i0 + r, k] = P[r, k]
-        i0 += nb
+        forward(theta, net, opts, ws, rows, seed, step, PREDICT)
+        out[i0 : i0 + nb] = _last_block(ws.act, net, ws.bs, nb)
 
 
-@jit
 def predict_proba_mc(theta, net, opts, ws, X, kid, seed, out):
     """Per-mask probabilities ``out[s]`` for ``s < out.shape[0]`` (MC dropout)."""
     for s in range(out.shape[0]):
         predict_proba(theta, net, opts, ws, X, kid, seed, s, out[s])
 
 
-@jit
-def input_gradient(theta, net, opts, ws, X, Y, out):
-    """Per-sample gradient of the (unweighted, unregularised) log loss w.r.t. x."""
-    n = X.shape[0]
-    L = net.units.shape[0] - 1
-    idx = np.arange(n)
+def input_gradient(theta, net, opts, ws, X, Y, seed, step, out):
+    """Per-sample gradient of the (unweighted, unregularised) log loss w.r.t.
+    x; ``seed`` and ``step`` key the masks if ``opts`` has dropout."""
+    n, d = X.shape
+    idx = np.arange(n, dtype=np.int64)
     sw = np.ones(n)
     grad = np.empty(1, dtype=theta.dtype)
-    i0 = 0
-    while i0 < n:
+    for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
         rows = Rows(X, idx, idx, i0, nb, sw)
-        forward(theta, net, opts, ws, rows, 0, 0, True)  # logits kept for the loss
-        P = block(ws.act, net, ws.bs, L, nb)
-        DL = block(ws.delta, net, ws.bs, L, nb)
+        forward(theta, net, opts, ws, rows, seed, step, INPUT_ONLY)  # logits kept
+        P = _last_block(ws.act, net, ws.bs, nb)
+        DL = _last_block(ws.delta, net, ws.bs, nb)
         output_loss_delta(P, DL, Y, sw, idx, i0, opts.out_kind, opts.log_eps)
-        backward(theta, grad, net, opts, ws, rows, 0, 0, False, False, True)
-        D0 = block(ws.delta, net, ws.bs, 0, nb)
-        for r in range(nb):
-            for j in range(X.shape[1]):
-                out[i0 + r, j] = D0[r, j]
-        i0 += nb
+        backward(theta, grad, net, opts, ws, rows, seed, step, INPUT_ONLY)
+        out[i0 : i0 + nb] = ws.delta[: nb * d].reshape(nb, d)

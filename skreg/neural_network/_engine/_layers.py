@@ -15,38 +15,38 @@ import numpy as np
 from ...utils._numba import jit
 
 
-@jit
+@jit(inline="always")
 def view(buf, off, rows, cols):
     """The ``rows x cols`` C-ordered block of the flat ``buf`` at ``off``."""
     return buf[off : off + rows * cols].reshape((rows, cols))
 
 
-@jit
+@jit(inline="always")
 def weights(theta, net, l):
     """``W_l`` as a view of the flat vector (or of a gradient alike)."""
     return view(theta, net.w_off[l], net.units[l], net.units[l + 1])
 
 
-@jit
+@jit(inline="always")
 def intercepts(theta, net, l):
     """``b_l`` as a view of the flat vector (or of a gradient alike)."""
     return theta[net.b_off[l] : net.b_off[l] + net.units[l + 1]]
 
 
-@jit
+@jit(inline="always")
 def block(buf, net, bs, l, nb):
     """Layer ``l``'s rows in a per-layer buffer of ``bs`` rows per layer."""
     return view(buf, bs * net.uoff[l], nb, net.units[l])
 
 
-@jit
+@jit(inline="always")
 def dense_forward(A, W, out):
     """``out = A W``: pre-activations without the intercept (the JVP of a
     tangent row is the same product)."""
     np.dot(A, W, out)
 
 
-@jit
+@jit(inline="always")
 def dense_weight_grad(A, Dout, gW, gb):
     """``gW = A^T Dout`` and ``gb = sum_rows Dout`` (overwritten)."""
     np.dot(A.T, Dout, gW)
@@ -57,13 +57,13 @@ def dense_weight_grad(A, Dout, gW, gb):
             gb[j] += Dout[r, j]
 
 
-@jit
+@jit(inline="always")
 def dense_input_grad(Dout, W, Din):
     """``Din = Dout W^T``: the gradient w.r.t. the layer's input."""
     np.dot(Dout, W.T, Din)
 
 
-@jit
+@jit(inline="always")
 def squared_weights(W, out):
     """``out = W * W`` elementwise (variance propagation)."""
     nin, nout = W.shape

@@ -16,7 +16,7 @@ from ._records import Output
 OUT_LOGISTIC = int(Output.LOGISTIC)
 
 
-@jit
+@jit(inline="always")
 def bias_output(Pv, b, out_kind, keep_logit):
     """Output probabilities, or (``keep_logit``, training) the logits: the
     loss then converts them itself, exactly (see output_loss_delta)."""
@@ -47,7 +47,7 @@ def bias_output(Pv, b, out_kind, keep_logit):
                 Pv[r, k] = Pv[r, k] * inv
 
 
-@jit
+@jit(inline="always")
 def binary_log_loss(z, y, eps):
     """Log loss of one logistic output, exactly, from its logit (softplus).
 
@@ -59,7 +59,7 @@ def binary_log_loss(z, y, eps):
     return softplus(-z) if y == 1 else softplus(z)
 
 
-@jit
+@jit(inline="always")
 def softmax_row_loss(P, r, y):
     """Softmax of logits row ``r`` in place; returns ``-log p_y`` exactly
     (log-sum-exp), never inf for finite logits (p_y may underflow)."""

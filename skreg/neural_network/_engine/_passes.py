@@ -23,7 +23,7 @@ from ._records import Dropout
 DROP_BERNOULLI = int(Dropout.BERNOULLI)
 
 
-@jit
+@jit(inline="always")
 def dropout_flags(opts):
     """(input units dropped, hidden units dropped, relu mask read off the
     masked copy) of a pass."""
@@ -37,12 +37,13 @@ def dropout_flags(opts):
 
 
 @jit
-def forward(theta, net, opts, ws, rows, seed, step, training):
+def forward(theta, net, opts, ws, rows, seed, step, what):
     """Forward pass of rows ``rows.idx[i0:i0 + nb]`` of ``rows.X``.
 
-    ``training``: activation penalties are evaluated and a single logistic
-    output keeps its logit for :func:`~._losses.output_loss_delta`;
-    otherwise the last block of ``ws.act`` holds probabilities.
+    ``what.training`` (a :class:`~._records.Pass`): activation penalties
+    are evaluated and a single logistic output keeps its logit for
+    :func:`~._losses.output_loss_delta`; otherwise the last block of
+    ``ws.act`` holds probabilities.
 
     Returns ``(penalty value * sw_sum, sw_sum)``.
     """
@@ -57,6 +58,7 @@ def forward(theta, net, opts, ws, rows, seed, step, training):
     sw = rows.sw
     act = opts.act
     pen = opts.penalty
+    training = what.training
     pen_on = training and pen.kind != PEN_NONE
     thr_in, sc_in64 = keep_threshold(opts.dropout.keep_input)
     thr_hid, sc_hid64 = keep_threshold(opts.dropout.keep_hidden)
@@ -121,14 +123,14 @@ def forward(theta, net, opts, ws, rows, seed, step, training):
 
 
 @jit
-def backward(theta, grad, net, opts, ws, rows, seed, step, with_penalty, want_wgrad,
-             want_xgrad):  # fmt: skip
+def backward(theta, grad, net, opts, ws, rows, seed, step, what):
     """Back-propagate the output deltas left in the last block of ``ws.delta``.
 
     Writes the raw (sample-weighted, not yet divided by the weight sum)
-    gradient of every weight and intercept into ``grad`` if ``want_wgrad``;
-    leaves the gradient w.r.t. the input rows in ``ws.delta``'s first block
-    if ``want_xgrad``.
+    gradient of every weight and intercept into ``grad`` if
+    ``what.weight_grad``; leaves the gradient w.r.t. the input rows in
+    ``ws.delta``'s first block if ``what.input_grad``; the activation
+    penalty's gradient joins if ``what.penalty``.
     """
     units = net.units
     L = units.shape[0] - 1
@@ -138,7 +140,9 @@ def backward(theta, grad, net, opts, ws, rows, seed, step, with_penalty, want_wg
     i0 = rows.i0
     act = opts.act
     pen = opts.penalty
-    pen_on = with_penalty and pen.kind != PEN_NONE
+    pen_on = what.penalty and pen.kind != PEN_NONE
+    want_wgrad = what.weight_grad
+    want_xgrad = what.input_grad
     drop_in, drop_hid, relu_fused = dropout_flags(opts)
     for l in range(L - 1, -1, -1):
         nin = units[l]

@@ -33,19 +33,19 @@ PEN_KL = int(Penalty.KL)
 _KL_CLIP = 1e-6
 
 
-@jit
+@jit(inline="always")
 def _l1(h, w):
     """``|h|`` and ``w d|h|/dh``."""
     return abs(h), (w if h > 0 else (-w if h < 0 else 0.0))
 
 
-@jit
+@jit(inline="always")
 def _student_t(h, gam, w):
     """``log(1 + gam h^2)`` and ``w`` times its derivative."""
     return math.log1p(gam * h * h), w * 2.0 * gam * h / (1.0 + gam * h * h)
 
 
-@jit
+@jit(inline="always")
 def _kl(rho, q):
     """``KL(rho || q)`` of Bernoulli means and its derivative in ``q``."""
     value = rho * math.log(rho / q) + (1.0 - rho) * math.log((1.0 - rho) / (1.0 - q))
@@ -147,7 +147,7 @@ def activation_penalty_grad_pre(Gv, Hv, Zv, rows, act, pen, rate):
             Gv[r, j] += w * _kl(rho, rate[j])[1] * s * (1.0 - s)
 
 
-@jit
+@jit(inline="always")
 def add_tie_gradient(theta, grad, ref, sw_sum, tie_alpha):
     """``grad += sw_sum 2 tie_alpha (theta - ref)`` (raw scale); returns
     ``||theta - ref||^2``."""

@@ -18,10 +18,10 @@ from ._losses import output_loss_delta
 from ._optimizers import STATUS_OK, step_batch
 from ._passes import backward, forward
 from ._penalties import finish_gradient
-from ._records import Rows
+from ._records import TRAIN, Rows
 
 
-@jit
+@jit(inline="always")
 def batch_loss_grad(state, net, opts, ws, data, order, i0, nb, seed, step):
     """Raw gradient (times the weight sum) of data loss + activation
     penalty of the rows ``order[i0:i0 + nb]``, into ``state.grad``.
@@ -31,13 +31,13 @@ def batch_loss_grad(state, net, opts, ws, data, order, i0, nb, seed, step):
     """
     L = net.units.shape[0] - 1
     rows = Rows(data.X, order, order, i0, nb, data.sw)
-    pen_sum, sw_sum = forward(state.theta, net, opts, ws, rows, seed, step, True)
+    pen_sum, sw_sum = forward(state.theta, net, opts, ws, rows, seed, step, TRAIN)
     P = block(ws.act, net, ws.bs, L, nb)
     DL = block(ws.delta, net, ws.bs, L, nb)
     data_sum = output_loss_delta(
         P, DL, data.Y, data.sw, order, i0, opts.out_kind, opts.log_eps
     )
-    backward(state.theta, state.grad, net, opts, ws, rows, seed, step, True, True, False)
+    backward(state.theta, state.grad, net, opts, ws, rows, seed, step, TRAIN)
     return data_sum, pen_sum, sw_sum
 
 
@@ -50,15 +50,13 @@ def run_epoch(state, net, opts, ws, data, order, seed, step, opt_step, lr):
     """
     n = order.shape[0]
     acc = 0.0
-    i0 = 0
-    while i0 < n:
+    for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
         sums = batch_loss_grad(state, net, opts, ws, data, order, i0, nb, seed, step)
         step += 1
         status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
         if status != STATUS_OK:
             return status, acc, step, opt_step
-        i0 += nb
     return STATUS_OK, acc, step, opt_step
 
 

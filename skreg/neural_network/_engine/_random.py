@@ -16,7 +16,7 @@ from ...utils._numba import jit
 _ADV_SALT = 0x2545F4914F6CDD1D
 
 
-@jit
+@jit(inline="always")
 def splitmix64(x):
     """One splitmix64 step of a uint64 (Steele, Lea, Flood 2014)."""
     x = x + np.uint64(0x9E3779B97F4A7C15)
@@ -25,14 +25,14 @@ def splitmix64(x):
     return x ^ (x >> np.uint64(31))
 
 
-@jit
+@jit(inline="always")
 def _row_key(seed, step, sample):
     """Hash key of one (seed, step, sample) triple."""
     k = splitmix64(np.uint64(seed) ^ splitmix64(np.uint64(step)))
     return splitmix64(k ^ np.uint64(sample))
 
 
-@jit
+@jit(inline="always")
 def keep_threshold(keep):
     """16-bit threshold of a keep probability and its exact inverse scale."""
     thr = np.uint64(int(round(keep * 65536.0)))
@@ -41,7 +41,7 @@ def keep_threshold(keep):
     return thr, 65536.0 / float(thr)
 
 
-@jit
+@jit(inline="always")
 def unit_bits(key, j):
     """16 random bits of unit ``j``: the top of splitmix64(key + j * golden).
 
@@ -55,7 +55,7 @@ def unit_bits(key, j):
     return x >> np.uint64(48)
 
 
-@jit
+@jit(inline="always")
 def keep_scales(s, key, thr, scale):
     """Mask scales of one row of one layer: ``s[j]`` in {0, scale}.
 
@@ -67,14 +67,14 @@ def keep_scales(s, key, thr, scale):
         s[j] = scale if unit_bits(key, j) < thr else 0.0
 
 
-@jit
+@jit(inline="always")
 def masked_copy(dst, src, key, thr, scale):
     """``dst = src * s`` with the scales of :func:`keep_scales` (not stored)."""
     for j in range(dst.shape[0]):
         dst[j] = src[j] * scale if unit_bits(key, j) < thr else 0.0
 
 
-@jit
+@jit(inline="always")
 def layer_key(seed, step, sample, layer):
     """Hash key of one (seed, step, sample, layer)."""
     return splitmix64(
@@ -84,20 +84,20 @@ def layer_key(seed, step, sample, layer):
 
 
 
-@jit
+@jit(inline="always")
 def uniform(key, j):
     """A uniform number in (0, 1) for unit ``j`` of the row keyed ``key``."""
     x = splitmix64(key + np.uint64(j) * np.uint64(0x9E3779B97F4A7C15))
     return (float(x >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-@jit
+@jit(inline="always")
 def adversarial_key(seed, step, sample):
     """Key of the adversarial option's stream of one (seed, step, sample)."""
     return splitmix64(_row_key(seed, step, sample) ^ np.uint64(_ADV_SALT))
 
 
-@jit
+@jit(inline="always")
 def gaussian(key, j):
     """A standard normal number (Box-Muller on two uniforms of the row)."""
     u1 = uniform(key, 2 * j)

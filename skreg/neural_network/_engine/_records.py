@@ -110,6 +110,20 @@ TangentOptions = namedtuple(
 #: sample weights (indexed like ``X``).
 Rows = namedtuple("Rows", ["X", "idx", "kid", "i0", "nb", "sw"])
 
+#: What a forward/backward pass computes: ``training`` (penalties evaluated,
+#: logits kept for the loss), then for backward the activation penalty's
+#: gradient, the weight gradient and the input gradient.  Passes get these
+#: as the module-level constants below, never as literal flags: numba
+#: compiles a function once per combination of literal arguments, a record
+#: of plain booleans once for all.
+Pass = namedtuple("Pass", ["training", "penalty", "weight_grad", "input_grad"])
+TRAIN = Pass(True, True, True, False)
+TRAIN_AND_INPUT = Pass(True, True, True, True)  # also the input gradient
+INPUT_ONLY = Pass(True, False, False, True)  # input gradient, no penalty
+INPUT_WITH_PENALTY = Pass(True, True, False, True)
+WEIGHTS_ONLY = Pass(True, False, True, False)  # weight gradient, no penalty
+PREDICT = Pass(False, False, False, False)
+
 #: Per-batch buffers of the forward/backward passes, each holding every
 #: layer's block for ``bs`` rows (layer ``l`` at ``bs * uoff[l]``):
 #: ``act`` activations (inputs, hidden outputs before dropout, outputs),

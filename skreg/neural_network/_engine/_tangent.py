@@ -24,7 +24,7 @@ from ._optimizers import STATUS_OK, step_batch
 from ._passes import backward, dropout_flags, forward
 from ._penalties import finish_gradient
 from ._random import keep_scales, keep_threshold, layer_key, unit_bits
-from ._records import Rows
+from ._records import TRAIN, Rows
 
 #: "Layer" id of the tangent signs' hash stream (apart from dropout's).
 _TANGENT_STREAM = 1 << 20
@@ -57,14 +57,14 @@ def buffer_sizes(units, bs, k):
     )
 
 
-@jit
+@jit(inline="always")
 def tangent_rows(topts):
     """Tangent rows per sample in the pass: all tangents, or one random
     combination of them."""
     return 1 if topts.sampled else topts.n_tangents
 
 
-@jit
+@jit(inline="always")
 def _layer_offset(units, l, rows):
     """Offset of layer ``l``'s block inside a buffer of per-layer blocks of
     ``rows`` rows each (layers ``0..l-1`` before it)."""
@@ -369,14 +369,14 @@ def batch_loss_grad(state, net, opts, topts, ws, tws, data, TV, order, i0, nb, s
     theta = state.theta
     grad = state.grad
     rows = Rows(data.X, order, order, i0, nb, data.sw)
-    pen_sum, sw_sum = forward(theta, net, opts, ws, rows, seed, step, True)
+    pen_sum, sw_sum = forward(theta, net, opts, ws, rows, seed, step, TRAIN)
     pen_sum += tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step)
     P = block(ws.act, net, ws.bs, L, nb)
     DL = block(ws.delta, net, ws.bs, L, nb)
     data_sum = output_loss_delta(
         P, DL, data.Y, data.sw, order, i0, opts.out_kind, opts.log_eps
     )
-    backward(theta, grad, net, opts, ws, rows, seed, step, True, True, False)
+    backward(theta, grad, net, opts, ws, rows, seed, step, TRAIN)
     tangent_backward(theta, net, opts, topts, ws, tws, nb)
     pg = tws.pgrad
     for q in range(grad.shape[0]):
@@ -390,8 +390,7 @@ def run_epoch(state, net, opts, topts, ws, tws, data, TV, order, seed, step, opt
     """One epoch (see ``_plain.run_epoch``)."""
     n = order.shape[0]
     acc = 0.0
-    i0 = 0
-    while i0 < n:
+    for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
         sums = batch_loss_grad(
             state, net, opts, topts, ws, tws, data, TV, order, i0, nb, seed, step
@@ -400,7 +399,6 @@ def run_epoch(state, net, opts, topts, ws, tws, data, TV, order, seed, step, opt
         status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
         if status != STATUS_OK:
             return status, acc, step, opt_step
-        i0 += nb
     return STATUS_OK, acc, step, opt_step
 
 
