@@ -54,6 +54,7 @@ from ._engine import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+_WARM_ROWS = 8
 
 
 def _nonfinite_error(where):
@@ -462,6 +463,10 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
 
         if not np.isfinite(theta).all():
             raise _nonfinite_error("fit")
+        # One deterministic pass on a few rows: the first predict then
+        # finds its kernel compiled (training modes that do not run the
+        # plain forward pass, like fast dropout, compile it here).
+        predict_proba(X[:_WARM_ROWS], theta, layout, self.activation, out_kind)
         self.coefs_, self.intercepts_ = layout.unpack(theta)
         return self
 

@@ -169,10 +169,15 @@ def optimizer_update(state, net, sw_sum, optim, step, lr):
         if track:
             _cap_columns(theta, w_off[l], nin, nout, nl, c)
     sc[1] = 0.0
+    # the intercepts: no L2, no max-norm ("track and False" is a plain
+    # boolean, so the weight calls' variant serves; a literal False would
+    # compile a second one)
+    track = track and False
+    one = 1 if n > 0 else 0  # likewise a plain integer, not a literal 1
     if adam:
-        _adam_rows(theta, grad, m1, m2, n_coef, 1, n - n_coef, sc, nrm, False)
+        _adam_rows(theta, grad, m1, m2, n_coef, one, n - n_coef, sc, nrm, track)
     else:
-        _sgd_rows(theta, grad, m1, n_coef, 1, n - n_coef, sc, nest, nrm, False)
+        _sgd_rows(theta, grad, m1, n_coef, one, n - n_coef, sc, nest, nrm, track)
     return 0.5 * l2 * sq + ta * tsq
 
 
