@@ -256,8 +256,10 @@ def run_epoch(state, net, opts, aopts, ws, aws, data, order, seed, step, opt_ste
 @jit
 def objective(state, net, opts, aopts, ws, aws, data, idx, seed, step):
     """Objective of the rows ``idx`` as one batch; gradient in ``state.grad``."""
+    nb = idx.shape[0]
+    i0 = nb - nb  # a plain integer: a literal 0 would compile the batch again
     sums = batch_loss_grad(
-        state, net, opts, aopts, ws, aws, data, idx, 0, idx.shape[0], seed, step
+        state, net, opts, aopts, ws, aws, data, idx, i0, nb, seed, step
     )
     par = finish_gradient(state, net, sums[2], opts.optim)
     return (sums[0] + sums[1]) / sums[2] + par

@@ -290,6 +290,8 @@ def run_epoch(state, net, opts, ws, fws, data, order, seed, step, opt_step, lr):
 def objective(state, net, opts, ws, fws, data, idx, seed, step):
     """Expected objective of the rows ``idx`` as one batch; gradient in
     ``state.grad`` (``seed`` and ``step`` unused: no masks)."""
-    sums = batch_loss_grad(state, net, opts, ws, fws, data, idx, 0, idx.shape[0])
+    nb = idx.shape[0]
+    i0 = nb - nb  # a plain integer: a literal 0 would compile the batch again
+    sums = batch_loss_grad(state, net, opts, ws, fws, data, idx, i0, nb)
     par = finish_gradient(state, net, sums[2], opts.optim)
     return (sums[0] + sums[1]) / sums[2] + par
