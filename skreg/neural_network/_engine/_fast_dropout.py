@@ -116,10 +116,11 @@ def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
     second-order (delta-method) expectation
     ``E[l(z)] ~= l(mu) + 0.5 sum_k var_k p_k (1 - p_k)``.
 
-    Returns ``(data_loss_sum, 0.0, sw_sum)``; raw gradient into ``grad``.
-    Workspaces: ``H`` means, ``V`` variances, ``HT`` the q's, ``S`` the
-    partials of the moments, ``Z`` the output variances, ``D``/``DV`` the
-    mean/variance deltas.
+    Returns ``(data_loss_sum, 0.0, sw_sum)``; raw gradient into
+    ``state.grad``.  Buffers: ``ws.act`` the means, ``fws.var`` the
+    variances, ``ws.masked`` the q's, ``ws.mask`` the four partials of the
+    moments per hidden unit, ``ws.delta`` / ``fws.dvar`` the mean and
+    variance deltas.
     """
     theta = state.theta
     grad = state.grad
