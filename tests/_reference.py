@@ -135,6 +135,60 @@ def sgd_steps(theta, grads, lr, momentum, nesterov):
     return theta
 
 
+# --- neural_network: engine pieces ---
+_M64 = (1 << 64) - 1
+
+
+def splitmix64(x):
+    """splitmix64 on Python integers (Steele, Lea, Flood 2014)."""
+    x = (x + 0x9E3779B97F4A7C15) & _M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+    return x ^ (x >> 31)
+
+
+def dropout_keep(seed, step, sample, layer, n_units, keep):
+    """The documented mask: unit j kept iff the top 16 bits of the hash of
+    (seed, step, sample, layer, j) fall below round(65536 keep)."""
+    k = splitmix64(seed ^ splitmix64(step))
+    row = splitmix64(k ^ sample)
+    key = splitmix64(row ^ (((layer + 1) * 0x9E3779B97F4A7C15) & _M64))
+    thr = int(round(keep * 65536.0))
+    out = np.zeros(n_units, dtype=bool)
+    for j in range(n_units):
+        x = (key + j * 0x9E3779B97F4A7C15) & _M64
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+        x ^= x >> 31
+        out[j] = (x >> 48) < thr
+    return out
+
+
+def log_loss_rows(logits, y_idx):
+    """Per-row cross-entropy from logits: one logistic column or softmax."""
+    z = np.asarray(logits, dtype=np.float64)
+    if z.shape[1] == 1:
+        p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+        return -np.where(y_idx == 1, np.log(p), np.log(1.0 - p)), p[:, None]
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    return -np.log(p[np.arange(len(y_idx)), y_idx]), p
+
+
+def activation_penalty_value(H, sample_weight, penalty, alpha, gamma=1.0, rho=0.05,
+                             rate=None):  # fmt: skip
+    """``alpha sum_r w_r Omega(h_r)`` (L1, Student-t), or for KL
+    ``alpha W sum_j KL(rho || q_j)`` with q the weighted mean ``rate``."""
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if penalty == "l1":
+        return alpha * float(w @ np.abs(H).sum(axis=1))
+    if penalty == "student_t":
+        return alpha * float(w @ np.log1p(gamma * H**2).sum(axis=1))
+    q = np.clip(rate, 1e-6, 1 - 1e-6)
+    kl = rho * np.log(rho / q) + (1 - rho) * np.log((1 - rho) / (1 - q))
+    return alpha * w.sum() * float(kl.sum())
+
+
 # --- neural_network: tangent propagation and contractive autoencoder ---
 def mlp_logits(coefs, intercepts, X, activation="relu"):
     """Logits (output pre-activations) of a plain MLP, in float64."""
