@@ -26,21 +26,42 @@ import sys
 import tempfile
 import time
 
+_NN = "from skreg.neural_network import {} as E"
+_DICT = (
+    "import numpy as np; D = np.random.default_rng(0).standard_normal((32, 64)); "
+    "D /= np.linalg.norm(D, axis=1, keepdims=True)"
+)
+#: case -> setup code defining ``est`` (and possibly changing ``X``).
 CASES = {
-    "MLPClassifier": "from skreg.neural_network import MLPClassifier as E; est = E(max_iter=5)",
-    "MLPClassifier-lbfgs": "from skreg.neural_network import MLPClassifier as E; est = E(solver='lbfgs', max_iter=5)",
-    "MLPClassifier-f32": "from skreg.neural_network import MLPClassifier as E; est = E(max_iter=5); X = X.astype('float32')",
-    "DropoutMLPClassifier": "from skreg.neural_network import DropoutMLPClassifier as E; est = E(max_iter=5)",
-    "DropoutMLPClassifier-fast": "from skreg.neural_network import DropoutMLPClassifier as E; est = E(max_iter=5, dropout_method='fast')",
-    "DropoutMLPClassifier-mc": "from skreg.neural_network import DropoutMLPClassifier as E; est = E(max_iter=5, inference='mc_arithmetic')",
-    "AdversarialMLPClassifier": "from skreg.neural_network import AdversarialMLPClassifier as E; est = E(max_iter=5)",
-    "AdversarialMLPClassifier-vat": "from skreg.neural_network import AdversarialMLPClassifier as E; est = E(max_iter=5, method='vat')",
-    "TangentPropMLPClassifier": "from skreg.neural_network import TangentPropMLPClassifier as E; est = E(max_iter=5)",
-    "ManifoldTangentClassifier": "from skreg.neural_network import ManifoldTangentClassifier as E; est = E(max_iter=5, cae_max_iter=5)",
-    "BaggedMLPClassifier": "from skreg.ensemble import BaggedMLPClassifier as E; from skreg.neural_network import MLPClassifier; est = E(MLPClassifier(max_iter=5), n_estimators=2)",
-    "SparseCoder": "from skreg.decomposition import SparseCoder as E; import numpy as np; D = np.random.default_rng(0).standard_normal((32, 64)); D /= np.linalg.norm(D, axis=1, keepdims=True); est = E(dictionary=D, transform_n_nonzero_coefs=5)",
-    "KSVD": "from skreg.decomposition import KSVD as E; est = E(n_components=16, max_iter=3)",
-    "TangentDistanceKNN": "from skreg.neighbors import TangentDistanceKNN as E; est = E(n_neighbors=1)",
+    "MLPClassifier": _NN.format("MLPClassifier") + "; est = E(max_iter=5)",
+    "MLPClassifier-lbfgs": _NN.format("MLPClassifier")
+    + "; est = E(solver='lbfgs', max_iter=5)",
+    "MLPClassifier-f32": _NN.format("MLPClassifier")
+    + "; est = E(max_iter=5); X = X.astype('float32')",
+    "DropoutMLPClassifier": _NN.format("DropoutMLPClassifier")
+    + "; est = E(max_iter=5)",
+    "DropoutMLPClassifier-fast": _NN.format("DropoutMLPClassifier")
+    + "; est = E(max_iter=5, dropout_method='fast')",
+    "DropoutMLPClassifier-mc": _NN.format("DropoutMLPClassifier")
+    + "; est = E(max_iter=5, inference='mc_arithmetic')",
+    "AdversarialMLPClassifier": _NN.format("AdversarialMLPClassifier")
+    + "; est = E(max_iter=5)",
+    "AdversarialMLPClassifier-vat": _NN.format("AdversarialMLPClassifier")
+    + "; est = E(max_iter=5, method='vat')",
+    "TangentPropMLPClassifier": _NN.format("TangentPropMLPClassifier")
+    + "; est = E(max_iter=5)",
+    "ManifoldTangentClassifier": _NN.format("ManifoldTangentClassifier")
+    + "; est = E(max_iter=5, cae_max_iter=5)",
+    "BaggedMLPClassifier": "from skreg.ensemble import BaggedMLPClassifier as E; "
+    + _NN.format("MLPClassifier as M")
+    + "; est = E(M(max_iter=5), n_estimators=2)",
+    "SparseCoder": "from skreg.decomposition import SparseCoder as E; "
+    + _DICT
+    + "; est = E(dictionary=D, transform_n_nonzero_coefs=5)",
+    "KSVD": "from skreg.decomposition import KSVD as E; "
+    "est = E(n_components=16, max_iter=3)",
+    "TangentDistanceKNN": "from skreg.neighbors import TangentDistanceKNN as E; "
+    "est = E(n_neighbors=1)",
 }
 
 CHILD = r"""
@@ -100,7 +121,8 @@ def main():
     args = p.parse_args()
     names = args.only or list(CASES)
     print(f"load average: {os.getloadavg()[0]:.2f}; cores: {os.cpu_count()}")
-    head = f"{'case':30s} {'import s':>8s} {'cold fit s':>10s} {'cold pred s':>11s} {'warm fit s':>10s} {'warm mmap s':>11s} {'cache MB':>8s}"
+    cols = ["import s", "cold fit s", "cold pred s", "warm fit s", "warm mmap s"]
+    head = f"{'case':30s} " + " ".join(f"{c:>11s}" for c in cols) + f" {'cache MB':>8s}"
     print(head)
     print("-" * len(head))
     for name in names:
@@ -111,8 +133,8 @@ def main():
             mmap = _run(code, cache, "mmap")
             mb = _size_mb(cache)
         print(
-            f"{name:30s} {cold['imp']:8.2f} {cold['fit']:10.2f} {cold['pred']:11.2f} "
-            f"{warm['fit']:10.2f} {mmap['fit']:11.2f} {mb:8.1f}",
+            f"{name:30s} {cold['imp']:11.2f} {cold['fit']:11.2f} {cold['pred']:11.2f} "
+            f"{warm['fit']:11.2f} {mmap['fit']:11.2f} {mb:8.1f}",
             flush=True,
         )
     if args.tour:

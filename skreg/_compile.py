@@ -61,7 +61,8 @@ def _jobs():
             fit(lambda s=s: MLPClassifier(solver=s, **small))(X, y)
             for s in ("adam", "sgd", "lbfgs")
         ]),
-        ("DropoutMLPClassifier (bernoulli)", fit(lambda: DropoutMLPClassifier(**small))),
+        ("DropoutMLPClassifier (bernoulli)", fit(
+            lambda: DropoutMLPClassifier(**small))),
         ("DropoutMLPClassifier (fast)", fit(
             lambda: DropoutMLPClassifier(dropout_method="fast", **small))),
         ("DropoutMLPClassifier (Monte Carlo inference)", mc),
@@ -109,6 +110,8 @@ def main(argv=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 job(X.astype(dtype), y)
-            print(f"  {dtype:8s} {name:48s} {time.perf_counter() - t0:6.1f} s", flush=True)
+            print(
+                f"  {dtype:8s} {name:48s} {time.perf_counter() - t0:6.1f} s", flush=True
+            )
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0

@@ -122,4 +122,3 @@ def cae_epoch(X, sw, order, theta, m1, m2, m, bs_max, lam, lr, b1, b2, eps, t):
             theta[q] -= lr_t * mq / (math.sqrt(vq) + eps)
         acc += loss * inv * nb
     return acc, t
-

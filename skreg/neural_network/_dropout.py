@@ -6,8 +6,8 @@ import numpy as np
 
 from ..utils._sklearn_compat import Interval, StrOptions
 from ._base import BaseMLPClassifier
-from ._engine import predict_proba
 from ._docs import ATTRIBUTES, ENGINE_PARAMS
+from ._engine import predict_proba
 
 
 class DropoutMLPClassifier(BaseMLPClassifier):

@@ -8,7 +8,7 @@ tolerance (at most 1e-12 in float64) and say why there.
 
 Regenerate (only after a deliberate change of results) with::
 
-    SKREG_WRITE_FINGERPRINTS=1 python -m pytest tests/neural_network/test_fingerprints.py
+    SKREG_WRITE_FINGERPRINTS=1 pytest tests/neural_network/test_fingerprints.py
 """
 
 import os
@@ -146,7 +146,10 @@ def _cases():
         "bernoulli-relu-kl",
         lambda: D(activation_penalty="kl", activation_penalty_alpha=0.05, **_SMALL),
     )
-    add("bernoulli-input-only", lambda: D(input_dropout=0.3, hidden_dropout=0.0, **_SMALL))
+    add(
+        "bernoulli-input-only",
+        lambda: D(input_dropout=0.3, hidden_dropout=0.0, **_SMALL),
+    )
     add("fast-binary", lambda: D(dropout_method="fast", **_SMALL), binary=True)
     add("mc-arithmetic", lambda: D(inference="mc_arithmetic", n_mc_samples=5, **_SMALL))
     add("mc-geometric", lambda: D(inference="mc_geometric", n_mc_samples=5, **_SMALL))

@@ -129,9 +129,7 @@ def test_import_and_fit_without_any_writable_cache_location(tmp_path):
         ROOT / "skreg", tmp_path / "skreg", ignore=shutil.ignore_patterns("__pycache__")
     )
     (tmp_path / "skreg" / "__pycache__").write_text("not a directory")
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_"))}
     env.update(HOME="/dev/null", PYTHONPATH=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
     out = subprocess.run(
         [sys.executable, "-c", _NO_CACHE_SCRIPT],

@@ -35,8 +35,15 @@ from ._optimizers import STATUS_OK, step_batch
 from ._passes import backward, forward
 from ._penalties import finish_gradient
 from ._random import adversarial_key, gaussian, uniform
-from ._records import INPUT_ONLY, INPUT_WITH_PENALTY, TRAIN, TRAIN_AND_INPUT
-from ._records import WEIGHTS_ONLY, Attack, Rows
+from ._records import (
+    INPUT_ONLY,
+    INPUT_WITH_PENALTY,
+    TRAIN,
+    TRAIN_AND_INPUT,
+    WEIGHTS_ONLY,
+    Attack,
+    Rows,
+)
 
 ADV_FGSM = int(Attack.FGSM)
 ADV_VAT = int(Attack.VAT)
@@ -91,7 +98,6 @@ def _vat_direction(DIR, G, XA, X, idx, i0, scale, lo, hi):
         x = X[idx[i0 + r]]
         for j in range(n0):
             XA[r, j] = min(max(x[j] + scale * DIR[r, j], lo), hi)
-
 
 
 @jit
@@ -247,7 +253,9 @@ def run_epoch(state, net, opts, aopts, ws, aws, data, order, seed, step, opt_ste
             state, net, opts, aopts, ws, aws, data, order, i0, nb, seed, step
         )
         step += 1
-        status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
+        status, acc, opt_step = step_batch(
+            state, net, opts.optim, sums, nb, opt_step, lr, acc
+        )
         if status != STATUS_OK:
             return status, acc, step, opt_step
     return STATUS_OK, acc, step, opt_step

@@ -242,7 +242,11 @@ class Engine:
         self.opts = build_options(config, out_kind, dtype)
         bs = int(batch_size)
         self.ws = _buffers(
-            layout, bs, dtype, config.dropout, need_pre=config.activation_penalty == "kl"
+            layout,
+            bs,
+            dtype,
+            config.dropout,
+            need_pre=config.activation_penalty == "kl",
         )
         self.ref = config.tie_ref
         units = layout.units
@@ -260,7 +264,9 @@ class Engine:
             topts = tangent_options(config, n_tangents)
             k = 1 if topts.sampled else topts.n_tangents
             sizes = _tangent.buffer_sizes(units, bs, k)
-            tws = TangentBuffers(**{f: np.empty(n, dtype=dtype) for f, n in sizes.items()})
+            tws = TangentBuffers(
+                **{f: np.empty(n, dtype=dtype) for f, n in sizes.items()}
+            )
             self.extra = (topts, tws)
         elif self.mode == "adversarial":
             sizes = _adversarial.buffer_sizes(units, bs)
@@ -313,7 +319,9 @@ class Engine:
         """One epoch over the rows ``order`` of ``data``; returns
         ``(status, sum_b loss_b * n_b, step, opt_step)``."""
         args = self._args(state, data) + (np.asarray(order, dtype=np.int64),)
-        return self._module.run_epoch(*args, int(seed), int(step), int(opt_step), float(lr))
+        return self._module.run_epoch(
+            *args, int(seed), int(step), int(opt_step), float(lr)
+        )
 
     def objective(self, state, data, idx, seed=0, step=0):
         """Objective of the rows ``idx`` as one batch (its gradient into
@@ -388,7 +396,14 @@ def input_gradient(X, y_idx, theta, layout, activation, out_kind):
     ws = _buffers(layout, bs, dtype)
     out = np.empty(X.shape, dtype=dtype)
     _inference.input_gradient(
-        theta, net_record(layout), opts, ws, X, as_kernel_array(y_idx, np.int64), 0, 0,
+        theta,
+        net_record(layout),
+        opts,
+        ws,
+        X,
+        as_kernel_array(y_idx, np.int64),
+        0,
+        0,
         out,
     )
     return out

@@ -134,7 +134,6 @@ def bias_activation(Hv, b, act, Zv, keep_pre):
                 Hv[r, j] = z
 
 
-
 @jit(inline="always")
 def sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
@@ -148,7 +147,6 @@ def firing_rate(h, z, act):
     if act == ACT_TANH:
         return 0.5 * (1.0 + h)
     return sigmoid(z)  # relu (z = pre-activation), identity (z = h)
-
 
 
 @jit(inline="always")
@@ -171,11 +169,9 @@ def activation_derivative(Gv, Hv, act):
                 Gv[r, j] *= h * (1.0 - h)
 
 
-
 @jit(inline="always")
 def softplus(x):
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
 
 
 @jit(inline="always")

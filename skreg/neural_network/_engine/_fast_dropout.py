@@ -101,7 +101,6 @@ def gauss_moments(mu, var, act):
     return s1, v, ds1_dmu, ds1_dvar, dv_dmu, dv_dvar
 
 
-
 @jit
 def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
     """Fast dropout: expected loss under Gaussian pre-activations.
@@ -271,7 +270,6 @@ def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
     return total, 0.0, sw_sum
 
 
-
 @jit
 def run_epoch(state, net, opts, ws, fws, data, order, seed, step, opt_step, lr):
     """One epoch (see ``_plain.run_epoch``); ``seed`` is unused (no masks)."""
@@ -281,7 +279,9 @@ def run_epoch(state, net, opts, ws, fws, data, order, seed, step, opt_step, lr):
         nb = min(ws.bs, n - i0)
         sums = batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb)
         step += 1
-        status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
+        status, acc, opt_step = step_batch(
+            state, net, opts.optim, sums, nb, opt_step, lr, acc
+        )
         if status != STATUS_OK:
             return status, acc, step, opt_step
     return STATUS_OK, acc, step, opt_step

@@ -145,4 +145,3 @@ def kl_delta(P, DL, PC, w, out_kind):
                 DL[r, k] = (math.exp(logq) - p) * w[r]
         total += w[r] * kl
     return total
-

@@ -100,7 +100,6 @@ def _cap_columns(theta, lo, nrows, ncols, nrm, c):
                 theta[base + j] *= nrm[j]
 
 
-
 @jit
 def optimizer_update(state, net, sw_sum, optim, step, lr):
     """Finish the gradient, apply one sgd/adam step and max-norm, in one pass.

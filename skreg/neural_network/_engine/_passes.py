@@ -12,11 +12,22 @@ import numpy as np
 
 from ...utils._numba import jit
 from ._elementwise import ACT_RELU, activation_derivative, bias_activation
-from ._layers import block, dense_forward, dense_input_grad, dense_weight_grad
-from ._layers import intercepts, weights
+from ._layers import (
+    block,
+    dense_forward,
+    dense_input_grad,
+    dense_weight_grad,
+    intercepts,
+    weights,
+)
 from ._losses import bias_output
-from ._penalties import PEN_KL, PEN_NONE, activation_penalty
-from ._penalties import activation_penalty_grad, activation_penalty_grad_pre
+from ._penalties import (
+    PEN_KL,
+    PEN_NONE,
+    activation_penalty,
+    activation_penalty_grad,
+    activation_penalty_grad_pre,
+)
 from ._random import keep_scales, keep_threshold, layer_key, masked_copy
 from ._records import Dropout
 
@@ -80,7 +91,9 @@ def forward(theta, net, opts, ws, rows, seed, step, what):
         for r in range(nb):
             i = idx[i0 + r]
             sw_sum += sw[i]
-            masked_copy(M0[r], X[i], layer_key(seed, step, kid[i0 + r], 0), thr_in, sc_in)
+            masked_copy(
+                M0[r], X[i], layer_key(seed, step, kid[i0 + r], 0), thr_in, sc_in
+            )
     else:
         A0 = block(ws.act, net, bs, 0, nb)
         for r in range(nb):
@@ -116,7 +129,9 @@ def forward(theta, net, opts, ws, rows, seed, step, what):
             Sl = block(ws.mask, net, bs, l + 1, nb)
             for r in range(nb):
                 sl = Sl[r]
-                keep_scales(sl, layer_key(seed, step, kid[i0 + r], l + 1), thr_hid, sc_hid)
+                keep_scales(
+                    sl, layer_key(seed, step, kid[i0 + r], l + 1), thr_hid, sc_hid
+                )
                 for j in range(nout):
                     Ml[r, j] = Hout[r, j] * sl[j]
     return pen_sum, sw_sum
@@ -151,7 +166,9 @@ def backward(theta, grad, net, opts, ws, rows, seed, step, what):
         dropped = drop_in if l == 0 else drop_hid
         if want_wgrad:
             Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
-            dense_weight_grad(Ain, Dout, weights(grad, net, l), intercepts(grad, net, l))
+            dense_weight_grad(
+                Ain, Dout, weights(grad, net, l), intercepts(grad, net, l)
+            )
         if l == 0 and not want_xgrad:
             break
         Din = block(ws.delta, net, bs, l, nb)
@@ -174,7 +191,9 @@ def backward(theta, grad, net, opts, ws, rows, seed, step, what):
                 scl = np.empty(1, dtype=theta.dtype)
                 scl[0] = sc_in64
                 for r in range(nb):
-                    keep_scales(Sl[r], layer_key(seed, step, kid[i0 + r], 0), thr_in, scl[0])
+                    keep_scales(
+                        Sl[r], layer_key(seed, step, kid[i0 + r], 0), thr_in, scl[0]
+                    )
             for r in range(nb):
                 for j in range(nin):
                     Din[r, j] *= Sl[r, j]

@@ -20,8 +20,14 @@ the batch weight sum) and the tying penalty ``tie_alpha ||theta - ref||^2``
 import math
 
 from ...utils._numba import jit
-from ._elementwise import ACT_IDENTITY, ACT_LOGISTIC, ACT_RELU, ACT_TANH, firing_rate
-from ._elementwise import sigmoid
+from ._elementwise import (
+    ACT_IDENTITY,
+    ACT_LOGISTIC,
+    ACT_RELU,
+    ACT_TANH,
+    firing_rate,
+    sigmoid,
+)
 from ._records import Penalty
 
 PEN_NONE = int(Penalty.NONE)

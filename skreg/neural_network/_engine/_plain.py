@@ -54,7 +54,9 @@ def run_epoch(state, net, opts, ws, data, order, seed, step, opt_step, lr):
         nb = min(ws.bs, n - i0)
         sums = batch_loss_grad(state, net, opts, ws, data, order, i0, nb, seed, step)
         step += 1
-        status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
+        status, acc, opt_step = step_batch(
+            state, net, opts.optim, sums, nb, opt_step, lr, acc
+        )
         if status != STATUS_OK:
             return status, acc, step, opt_step
     return STATUS_OK, acc, step, opt_step

@@ -83,7 +83,6 @@ def layer_key(seed, step, sample, layer):
     )
 
 
-
 @jit(inline="always")
 def uniform(key, j):
     """A uniform number in (0, 1) for unit ``j`` of the row keyed ``key``."""

@@ -200,7 +200,9 @@ def build_options(config, out_kind, dtype):
 
 def adversarial_options(config):
     lo, hi = (
-        (-np.inf, np.inf) if config.adversarial_clip is None else config.adversarial_clip
+        (-np.inf, np.inf)
+        if config.adversarial_clip is None
+        else config.adversarial_clip
     )
     return AdversarialOptions(
         method=int(ATTACKS[config.adversarial]),
@@ -227,4 +229,6 @@ def tangent_options(config, n_tangents):
 
 
 def net_record(layout):
-    return Net(layout.units, layout.uoff, layout.w_off, layout.b_off, int(layout.n_coef))
+    return Net(
+        layout.units, layout.uoff, layout.w_off, layout.b_off, int(layout.n_coef)
+    )

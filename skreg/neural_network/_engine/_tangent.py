@@ -202,7 +202,6 @@ def tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step):
     return alpha * total
 
 
-
 @jit
 def tangent_proba_penalty(J, G, Zo, GZ, p, sw, idx, i0, k, alpha):
     """Penalty on the probabilities' directional derivatives ``dp = M q``
@@ -264,7 +263,6 @@ def tangent_proba_penalty(J, G, Zo, GZ, p, sw, idx, i0, k, alpha):
                 G[a, j] = c * (p[j] * d - p[j] * pd)
         total += w * acc
     return alpha * total
-
 
 
 @jit
@@ -359,9 +357,10 @@ def tangent_backward(theta, net, opts, topts, ws, tws, nb):
         have_gz = True
 
 
-
 @jit
-def batch_loss_grad(state, net, opts, topts, ws, tws, data, TV, order, i0, nb, seed, step):
+def batch_loss_grad(
+    state, net, opts, topts, ws, tws, data, TV, order, i0, nb, seed, step
+):
     """The plain mode's batch (``_plain.batch_loss_grad``) plus the tangent
     penalty, whose value joins the penalty sum and whose gradient joins the
     raw gradient."""
@@ -396,7 +395,9 @@ def run_epoch(state, net, opts, topts, ws, tws, data, TV, order, seed, step, opt
             state, net, opts, topts, ws, tws, data, TV, order, i0, nb, seed, step
         )
         step += 1
-        status, acc, opt_step = step_batch(state, net, opts.optim, sums, nb, opt_step, lr, acc)
+        status, acc, opt_step = step_batch(
+            state, net, opts.optim, sums, nb, opt_step, lr, acc
+        )
         if status != STATUS_OK:
             return status, acc, step, opt_step
     return STATUS_OK, acc, step, opt_step

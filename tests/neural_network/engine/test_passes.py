@@ -108,7 +108,6 @@ def test_bernoulli_dropout_gradient_with_fixed_masks(activation, n_classes, seed
     assert l3 != plain and l3 != l4
 
 
-
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_input_gradient_kernel_under_dropout(activation):
     """The building block of the adversarial hook: dJ/dx from backward, with
