@@ -182,7 +182,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     ----------
     estimator : skreg neural classifier, default=None
         Template of the members: an instance of a skreg neural classifier
-        (a subclass of ``skreg.neural_network._base.BaseMLPClassifier``, e.g.
+        (a subclass of ``skreg.neural_network._classifier.BaseMLPClassifier``, e.g.
         :class:`~skreg.neural_network.MLPClassifier` or
         :class:`~skreg.neural_network.DropoutMLPClassifier`).  ``None`` means
         ``MLPClassifier()``.  Each member is a clone with its own
@@ -373,7 +373,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------ validation
     def _make_template(self):
         from ..neural_network import MLPClassifier
-        from ..neural_network._base import BaseMLPClassifier
+        from ..neural_network._classifier import BaseMLPClassifier
 
         if self.estimator is None:
             return MLPClassifier()
@@ -385,7 +385,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(self.estimator, BaseMLPClassifier):
             raise TypeError(
                 "estimator must be a skreg neural classifier (an instance of a "
-                "subclass of skreg.neural_network._base.BaseMLPClassifier, e.g. "
+                "subclass of skreg.neural_network._classifier.BaseMLPClassifier, e.g. "
                 "skreg.neural_network.MLPClassifier), got "
                 f"{type(self.estimator).__name__}."
             )

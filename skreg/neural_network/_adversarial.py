@@ -8,7 +8,7 @@ from sklearn.utils import _safe_indexing
 
 from ..utils._sklearn_compat import Interval, StrOptions
 from ..utils._validation import check_clip
-from ._base import BaseMLPClassifier
+from ._classifier import BaseMLPClassifier
 from ._docs import ATTRIBUTES, ENGINE_PARAMS
 
 

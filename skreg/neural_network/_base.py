@@ -1,9 +1,19 @@
-"""BaseMLPClassifier: the one training loop every skreg neural classifier uses.
+"""BaseMultilayerPerceptron: the one training loop of every skreg neural
+estimator (as scikit-learn's ``BaseMultilayerPerceptron``).
+
+The loop, solvers, schedules, early stopping, ``warm_start`` and
+``partial_fit`` plumbing live here; what depends on the kind of target
+(classes, label encoding, the validation score, ``predict``) lives in an
+output part such as
+:class:`~skreg.neural_network._classifier.BaseMLPClassifier`, behind the
+hooks ``_prepare_targets``, ``_stratify``, ``_validation_score`` and
+``_out_kind``, so a regressor part can join without touching the loop.
 
 How a thin estimator configures the engine
 ------------------------------------------
-1. Subclass :class:`BaseMLPClassifier`, write ``__init__`` with your own
-   parameters (call ``super().__init__(**engine_params)``), and extend
+1. Subclass :class:`~skreg.neural_network._classifier.BaseMLPClassifier`,
+   write ``__init__`` with your own parameters (call
+   ``super().__init__(**engine_params)``), and extend
    ``_parameter_constraints = {**BaseMLPClassifier._parameter_constraints,
    "my_param": [...]}``.
 2. Override ``_engine_config(self)``: call ``super()._engine_config()`` (an
@@ -25,13 +35,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 
 from ..utils._sklearn_compat import (
     Interval,
@@ -46,10 +53,8 @@ from ._engine import (
     Engine,
     EngineConfig,
     Layout,
-    Output,
     Status,
     glorot_init,
-    input_gradient,
     predict_proba,
 )
 
@@ -65,11 +70,12 @@ def _nonfinite_error(where):
     )
 
 
-class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
-    """Base class of skreg's MLP classifiers (not for direct use).
+class BaseMultilayerPerceptron(BaseEstimator):
+    """Base class of skreg's neural estimators (not for direct use).
 
-    Holds every engine parameter shared by skreg's neural classifiers and
-    the training loop; subclasses only choose engine options (see the module
+    Holds every engine parameter and the training loop; an output part
+    (:class:`~skreg.neural_network._classifier.BaseMLPClassifier`) adds the
+    targets, and thin estimators only choose engine options (see the module
     docstring).  Names, defaults and fitted attributes follow
     :class:`sklearn.neural_network.MLPClassifier`.
     """
@@ -209,6 +215,22 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         tangent-propagation penalty, or None (default: no penalty)."""
         return None
 
+    def _prepare_targets(self, y, first_pass, incremental):
+        """Validate and encode ``y`` for the engine (an output part's hook).
+
+        Returns ``(y_encoded, n_outputs, out_kind, out_activation)``; sets
+        the target's fitted attributes (``classes_``) on the first pass.
+        """
+        raise NotImplementedError
+
+    def _stratify(self, y_encoded, out_kind):
+        """Labels to stratify the early-stopping split by, or None."""
+        return None
+
+    def _validation_score(self, X_val, y_val, sw_val, theta, layout, out_kind):
+        """The early-stopping score of the weights ``theta`` (higher is better)."""
+        raise NotImplementedError
+
     def _init_random_state(self, rs):
         """Draw extra seeds at the first fit (default: none, so the plain
         network consumes ``random_state`` exactly as scikit-learn does)."""
@@ -222,11 +244,6 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         if any(v <= 0 for v in h):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {h}.")
         return h
-
-    def _out_kind(self):
-        return int(
-            Output.LOGISTIC if self.out_activation_ == "logistic" else Output.SOFTMAX
-        )
 
     def _layout(self):
         return Layout.from_coefs(self.coefs_)
@@ -273,17 +290,6 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("tie_to weights contain NaN or inf.")
         return ref
 
-    def _encode_y(self, y, classes, incremental):
-        """Class indices (0..n_classes-1) of ``y`` w.r.t. ``classes_``."""
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        if not np.all(self.classes_[idx] == y):
-            raise ValueError(
-                f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                f"{self.classes_}. 'y' has {np.unique(y)}."
-            )
-        return idx.astype(np.int64)
-
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -314,42 +320,6 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return True
 
-    @available_if(lambda est: est._check_solver())
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """Update the model with a single epoch over the given data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-        y : array-like of shape (n_samples,)
-            The target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-        classes : array of shape (n_classes,), default=None
-            Classes across all calls to partial_fit; required on the first.
-
-        Returns
-        -------
-        self : object
-            Trained MLP model.
-        """
-        first = not hasattr(self, "classes_")
-        if first:
-            if classes is None:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit."
-                )
-            self._pf_classes = np.unique(np.asarray(classes))
-        elif classes is not None:
-            if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-                raise ValueError(
-                    f"`classes={np.unique(classes)}` is not the same as on the "
-                    f"first call to partial_fit, was {self.classes_}."
-                )
-        return self._fit(X, y, sample_weight, incremental=True)
-
     def _fit(self, X, y, sample_weight, incremental, tangents=None):
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (
@@ -358,37 +328,12 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, dtype=(np.float64, np.float32), reset=first_pass
         )
-        check_classification_targets(y)
+        y_idx, n_outputs, out_kind, out_activation = self._prepare_targets(
+            y, first_pass, incremental
+        )
         X = np.ascontiguousarray(X)
         dtype = X.dtype
         n_samples, n_features = X.shape
-
-        # ---- labels
-        if first_pass:
-            if incremental:
-                classes = getattr(self, "_pf_classes", None)
-                if classes is None:
-                    raise ValueError(
-                        "classes must be passed on the first call to partial_fit."
-                    )
-            else:
-                classes = np.unique(y)
-            if len(classes) < 2:
-                raise ValueError(
-                    "The classifier needs samples of at least 2 classes in the data,"
-                    f" but the data contains only one class: {classes[0]!r}."
-                )
-            self.classes_ = classes
-        elif self.warm_start and not incremental:
-            if set(np.unique(y)) != set(self.classes_):
-                raise ValueError(
-                    "warm_start can only be used where `y` has the same classes as in "
-                    f"the previous call to fit. Previously got {self.classes_}, `y` "
-                    f"has {np.unique(y)}"
-                )
-        y_idx = self._encode_y(y, self.classes_, incremental)
-        n_classes = len(self.classes_)
-        n_outputs = 1 if n_classes == 2 else n_classes
 
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -405,7 +350,6 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 "to 0."
             )
         units = [n_features] + hidden + [n_outputs]
-        out_kind = int(Output.LOGISTIC if n_outputs == 1 else Output.SOFTMAX)
         rs = check_random_state(self.random_state)
 
         if first_pass:
@@ -413,7 +357,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             self.t_ = 0
             self.n_outputs_ = n_outputs
             self.n_layers_ = len(units)
-            self.out_activation_ = "logistic" if n_outputs == 1 else "softmax"
+            self.out_activation_ = out_activation
             self.coefs_, self.intercepts_ = glorot_init(
                 units, self.activation, rs, dtype
             )
@@ -543,9 +487,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         early_stopping = self.early_stopping
         if early_stopping:
-            # the split scikit-learn's MLPClassifier makes: stratified only
-            # when there is one output unit (binary), on the indicator matrix
-            stratify = (y_idx == 1)[:, None] if out_kind == Output.LOGISTIC else None
+            stratify = self._stratify(y_idx, out_kind)
             idx_all = np.arange(X.shape[0])
             idx_train, idx_val = train_test_split(
                 idx_all,
@@ -611,11 +553,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
                 self.loss_curve_.append(self.loss_)
 
                 if early_stopping:
-                    proba = predict_proba(
-                        X_val, theta, layout, self.activation, out_kind
+                    score = self._validation_score(
+                        X_val, y_val, sw_val, theta, layout, out_kind
                     )
-                    pred = _proba_to_index(proba)
-                    score = float(accuracy_score(y_val, pred, sample_weight=sw_val))
                     self.validation_scores_.append(score)
                     if score < self.best_validation_score_ + self.tol:
                         self._no_improvement_count += 1
@@ -700,107 +640,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return np.ascontiguousarray(X, dtype=self._model_dtype())
 
-    def _proba_weight_scaling(self, X):
-        """Deterministic pass (no dropout: 'weight scaling' inference)."""
-        layout, theta = self._pack()
-        return predict_proba(X, theta, layout, self.activation, self._out_kind())
-
-    def _to_two_columns(self, p):
-        if p.shape[1] == 1:
-            return np.hstack([1 - p, p])
-        return p
-
-    def predict_proba(self, X):
-        """Probability estimates.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
-        y_prob : ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
-        """
-        X = self._validate_X(X)
-        return self._to_two_columns(self._proba_weight_scaling(X))
-
-    def predict_log_proba(self, X):
-        """Log of the probability estimates.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
-        log_y_prob : ndarray of shape (n_samples, n_classes)
-            ``log(predict_proba(X))``.
-        """
-        p = self.predict_proba(X)
-        return np.log(p, out=p)
-
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            The predicted classes.
-        """
-        p = self.predict_proba(X)
-        return self.classes_[_proba_to_index(p)]
-
-    def input_gradient(self, X, y):
-        """Gradient of each sample's log loss with respect to its input.
-
-        The loss is the unweighted, unregularised cross-entropy of the
-        deterministic network (no dropout): row ``i`` is
-        ``d/dx_i [-log p(y_i | x_i)]``.  Used by adversarial attacks
-        (:mod:`skreg.metrics`) and tangent methods.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-        y : array-like of shape (n_samples,)
-            True labels (values from ``classes_``).
-
-        Returns
-        -------
-        grad : ndarray of shape (n_samples, n_features)
-            Gradient of the per-sample loss w.r.t. the input.
-        """
-        X = self._validate_X(X)
-        y = np.asarray(y)
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}.")
-        y_idx = self._encode_y(y, self.classes_, False)
-        layout, theta = self._pack()
-        return input_gradient(
-            X, y_idx, theta, layout, self.activation, self._out_kind()
-        )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags
-
-
 def _shuffle_like_sklearn(idx, rs):
     """``sklearn.utils.shuffle(idx, random_state=rs)`` without its overhead."""
     perm = rs.permutation(idx.shape[0])  # what sklearn's resample draws
     return np.ascontiguousarray(idx[perm])
-
-
-def _proba_to_index(p):
-    if p.shape[1] == 1:
-        return (p[:, 0] > 0.5).astype(np.int64)
-    return np.argmax(p, axis=1)

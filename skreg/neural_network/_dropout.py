@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from ..utils._sklearn_compat import Interval, StrOptions
-from ._base import BaseMLPClassifier
+from ._classifier import BaseMLPClassifier
 from ._docs import ATTRIBUTES, ENGINE_PARAMS
 from ._engine import predict_proba
 

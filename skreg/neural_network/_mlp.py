@@ -1,6 +1,6 @@
 """MLPClassifier: the plain configuration of skreg's MLP engine."""
 
-from ._base import BaseMLPClassifier
+from ._classifier import BaseMLPClassifier
 from ._docs import ATTRIBUTES, ENGINE_PARAMS
 
 

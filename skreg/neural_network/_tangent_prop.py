@@ -21,7 +21,7 @@ from ..utils._sklearn_compat import (
     validate_data,
 )
 from ..utils._tangent_vectors import raw_tangents, resolve_geometry
-from ._base import BaseMLPClassifier
+from ._classifier import BaseMLPClassifier
 from ._cae import cae_epoch
 from ._docs import ATTRIBUTES, ENGINE_PARAMS
 

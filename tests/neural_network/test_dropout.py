@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skreg.neural_network import DropoutMLPClassifier, MLPClassifier
-from skreg.neural_network._base import BaseMLPClassifier
+from skreg.neural_network._classifier import BaseMLPClassifier
 
 from ..test_contracts import assert_same_fitted_state
 
