@@ -2,8 +2,9 @@
 
 from ._adversarial import AdversarialMLPClassifier
 from ._dropout import DropoutMLPClassifier
+from ._manifold_tangent import ManifoldTangentClassifier
 from ._mlp import MLPClassifier
-from ._tangent_prop import ManifoldTangentClassifier, TangentPropMLPClassifier
+from ._tangent_prop import TangentPropMLPClassifier
 
 __all__ = [
     "AdversarialMLPClassifier",
