@@ -314,39 +314,88 @@ def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
 
 @jit
 def _leading_right_singular_vector(E, v, max_iter, tol):
-    """Power iteration on ``E^T E`` (float64), started at unit vector ``v``.
+    """Leading right singular vector of ``E`` (float64), started at unit ``v``.
 
-    Returns ``v`` overwritten by the leading right singular vector of ``E``
-    (to ``||v_new - v_old||^2 <= tol``, at most ``max_iter`` steps).  Each
-    step cannot decrease ``||E v||``, so starting from the current atom the
+    Power iteration on the Gram matrix of the smaller side of ``E``
+    (``p x f``), so memory and work per step are ``O(min(p, f)^2)`` on top of
+    ``E`` itself:
+
+    * ``p >= f``: on ``M = E^T E`` (``f x f``), ``v <- M v``;
+    * ``p < f`` (wide, e.g. few signals in a long feature space): on
+      ``M = E E^T`` (``p x p``) from ``u = E v / ||E v||``, then
+      ``v = E^T u / ||E^T u||``.  This is the same Krylov sequence:
+      ``(E E^T)^n E v = E (E^T E)^n v``, so ``E^T u`` is the ``(n+1)``-th
+      iterate on ``E^T E``.  The stopping test is then on ``u``.
+
+    Returns ``v`` overwritten (iterating until ``||x_new - x_old||^2 <= tol``
+    for the iterate ``x``, at most ``max_iter`` steps).  Each power step
+    cannot decrease ``||E v||`` (the Rayleigh quotients of a PSD power
+    sequence are non-decreasing), so starting from the current atom the
     K-SVD error never increases even if the cap is hit.
     """
     p, f = E.shape
-    M = np.zeros((f, f))
-    for a in range(p):
-        for s in range(f):
-            e = np.float64(E[a, s])
-            for t in range(f):
-                M[s, t] += e * E[a, t]
-    w = np.empty(f)
-    for _ in range(max_iter):
-        nw = 0.0
-        for s in range(f):
+    wide = p < f
+    n = p if wide else f
+    M = np.zeros((n, n))
+    if wide:
+        x = np.empty(p)
+        nx = 0.0
+        for a in range(p):
             acc = 0.0
             for t in range(f):
-                acc += M[s, t] * v[t]
+                acc += np.float64(E[a, t]) * v[t]
+            x[a] = acc
+            nx += acc * acc
+            # lower triangle of E E^T, mirrored
+            for b in range(a + 1):
+                acc = 0.0
+                for t in range(f):
+                    acc += np.float64(E[a, t]) * np.float64(E[b, t])
+                M[a, b] = acc
+                M[b, a] = acc
+        if not nx > 0.0:  # E v == 0, hence E^T E v == 0: keep v
+            return v
+        nx = np.sqrt(nx)
+        for a in range(p):
+            x[a] /= nx
+    else:
+        x = v
+        for a in range(p):
+            for s in range(f):
+                e = np.float64(E[a, s])
+                for t in range(f):
+                    M[s, t] += e * E[a, t]
+    w = np.empty(n)
+    for _ in range(max_iter):
+        nw = 0.0
+        for s in range(n):
+            acc = 0.0
+            for t in range(n):
+                acc += M[s, t] * x[t]
             w[s] = acc
             nw += acc * acc
-        if not nw > 0.0:  # E == 0: keep v
+        if not nw > 0.0:  # M x == 0: keep x
             break
         nw = np.sqrt(nw)
         diff = 0.0
-        for s in range(f):
+        for s in range(n):
             ws = w[s] / nw
-            diff += (ws - v[s]) ** 2
-            v[s] = ws
+            diff += (ws - x[s]) ** 2
+            x[s] = ws
         if diff <= tol:
             break
+    if wide:
+        # v = E^T u / ||E^T u||, non-zero: u is a unit vector in range(E)
+        nv = 0.0
+        for t in range(f):
+            acc = 0.0
+            for a in range(p):
+                acc += E[a, t] * x[a]
+            v[t] = acc
+            nv += acc * acc
+        nv = np.sqrt(nv)
+        for t in range(f):
+            v[t] /= nv
     return v
 
 
@@ -359,9 +408,12 @@ def ksvd_update(R, code, D):
     the atom ``E = R[omega] + code[omega, j] d_j^T`` is replaced by its best
     rank-1 approximation ``s u v^T``: ``d_j <- v``, ``code[omega, j] <- s u
     = E v``, ``R[omega] <- E - (E v) v^T``.  ``v``, the leading right
-    singular vector of ``E``, comes from power iteration on ``E^T E`` started
-    at the current atom (no LAPACK call: small SVDs were dominated by
-    threading overhead), so it keeps the atom's sign.  Atoms are updated
+    singular vector of ``E``, comes from power iteration started at the
+    current atom (no LAPACK call: small SVDs were dominated by threading
+    overhead), so it keeps the atom's sign.  The iteration runs on the Gram
+    matrix of the smaller side of ``E`` (``E^T E`` or ``E E^T``, see
+    :func:`_leading_right_singular_vector`), so memory stays
+    ``O(|omega| n_features)`` per atom on wide data too.  Atoms are updated
     sequentially (each update sees the previous ones), as in the paper.
 
     Parameters

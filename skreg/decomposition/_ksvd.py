@@ -125,9 +125,12 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     -----
     One iteration costs one Batch-OMP pass
     (``O(n_components^2 n_features + n_samples n_components (n_features + k^2))``,
-    parallel over signals) plus the atom sweep, an SVD of a
-    ``|omega_j| x n_features`` matrix per atom (``O(n_samples k n_features^2)``
-    in all, sequential as in the paper).  ``error_`` is measured after the
+    parallel over signals) plus the atom sweep: the leading singular vector
+    of a ``|omega_j| x n_features`` matrix per atom, by power iteration on
+    the Gram matrix of its smaller side (forming it costs
+    ``O(|omega_j| n_features min(|omega_j|, n_features))``, memory
+    ``O(|omega_j| n_features)``; sequential over atoms as in the paper), so
+    wide data (few signals, many features) stay cheap.  ``error_`` is measured after the
     sweep; it usually decreases but is not guaranteed to be monotone (OMP is
     greedy).  A :class:`~sklearn.exceptions.ConvergenceWarning` is raised
     when ``max_iter`` is reached before the ``tol`` criterion (with
