@@ -27,6 +27,7 @@ from ._sparse_coder import (
     _batch_omp,
     _encode,
     _resolve_n_nonzero_coefs,
+    _restore_state_on_error,
 )
 
 __all__ = ["KSVD"]
@@ -265,7 +266,18 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        If the fit raises or is interrupted (``KeyboardInterrupt``), the
+        estimator is left exactly as it was before the call: still unfitted
+        (``transform`` raises :class:`~sklearn.exceptions.NotFittedError`),
+        or holding its previous fit.
         """
+        with _restore_state_on_error(self):
+            return self._fit(X)
+
+    def _fit(self, X):
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
         n_samples, n_features = X.shape
         n_components = n_features if self.n_components is None else self.n_components

@@ -7,8 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
+import skreg.decomposition._ksvd as ksvd_module
 from skreg.decomposition import KSVD, sparse_encode
 from skreg.decomposition._kernels import ksvd_update
 
@@ -320,3 +321,63 @@ def test_bad_parameters(rng):
         est.transform(X[:, :3])
     with pytest.raises(ValueError, match="X has 2 columns.*3 atoms"):
         est.inverse_transform(np.ones((2, 2)))
+
+
+# --- interrupted and failed fits ----------------------------------------------------
+
+
+def _interrupt_after(monkeypatch, n_calls, exc=KeyboardInterrupt):
+    """Make the K-SVD atom sweep raise ``exc`` on its call number ``n_calls + 1``."""
+    calls = []
+
+    def sweep(R, code, D):
+        if len(calls) == n_calls:
+            raise exc()
+        calls.append(1)
+        return ksvd_update(R, code, D)
+
+    monkeypatch.setattr(ksvd_module, "ksvd_update", sweep)
+    return calls
+
+
+def test_interrupted_first_fit_is_not_fitted(monkeypatch, rng):
+    X = rng.standard_normal((60, 6))
+    est = KSVD(8, max_iter=10, tol=0, random_state=0)
+    calls = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X)
+    assert len(calls) == 2  # interrupted mid-fit, not before it started
+    for name in ("n_features_in_", "components_", "error_", "n_iter_"):
+        assert not hasattr(est, name)
+    with pytest.raises(NotFittedError):
+        est.transform(X)
+    with pytest.raises(NotFittedError):
+        est.inverse_transform(np.ones((2, 8)))
+    monkeypatch.undo()
+    fit_quietly(est, X).transform(X)  # and it can still be fitted
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+def test_interrupted_refit_keeps_the_previous_model(monkeypatch, rng, exc):
+    """A refit that does not finish leaves the previous fit untouched."""
+    X = rng.standard_normal((60, 6))
+    est = fit_quietly(KSVD(8, max_iter=3, tol=0, random_state=0), X)
+    before = {k: v for k, v in vars(est).items() if k.endswith("_")}
+    code = est.transform(X)
+    _interrupt_after(monkeypatch, 1, exc)
+    with pytest.raises(exc):
+        est.fit(rng.standard_normal((30, 9)))  # other width: n_features_in_ too
+    assert {k for k in vars(est) if k.endswith("_")} == set(before)
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(est, name), value)
+    np.testing.assert_array_equal(est.transform(X), code)
+
+
+def test_failed_validation_keeps_the_previous_model(rng):
+    X = rng.standard_normal((20, 4))
+    est = fit_quietly(KSVD(3, max_iter=2, random_state=0), X)
+    components = est.components_
+    with pytest.raises(ValueError, match="dict_init has shape"):
+        est.set_params(dict_init=np.ones((3, 5))).fit(rng.standard_normal((20, 6)))
+    assert est.n_features_in_ == 4 and est.components_ is components
+    est.transform(X)

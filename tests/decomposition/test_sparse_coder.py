@@ -338,6 +338,21 @@ def test_transform_without_fit_is_stateless(rng):
     )
 
 
+def test_failed_fit_keeps_the_previous_state(rng):
+    """A fit that raises leaves the coder as it was (no half-set n_features_in_)."""
+    D = unit_dictionary(rng, 7, 5, np.float64)
+    X = rng.standard_normal((4, 5))
+    coder = SparseCoder(D)
+    with pytest.raises(ValueError, match="X has 6 features"):
+        coder.fit(rng.standard_normal((4, 6)))
+    assert not hasattr(coder, "n_features_in_")
+    coder.fit(X)
+    with pytest.raises(ValueError, match="X has 6 features"):
+        coder.fit(rng.standard_normal((4, 6)))
+    assert coder.n_features_in_ == 5 and coder.n_components_ == 7
+    np.testing.assert_array_equal(coder.transform(X), SparseCoder(D).transform(X))
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("algorithm", ["lasso_lars", "lasso_cd", "lars", "threshold"])
 def test_other_algorithms_are_delegated_to_sklearn(rng, algorithm):
