@@ -148,6 +148,22 @@ def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
 
 
 def _warn_premature(status, stacklevel=3):
+    """Turn the kernel's per-signal status codes into errors and warnings.
+
+    Statuses 3 and 4 (see ``_kernels``) raise a ``ValueError`` naming the
+    cause: the codes are meaningless, and neither is a dependence of the
+    atoms.  Statuses 1 and 2 give scikit-learn's "ended prematurely"
+    warning, verbatim, as scikit-learn does in the same situations.
+    """
+    non_finite = np.flatnonzero(status == 4)
+    if non_finite.size:
+        raise ValueError(
+            f"Non-finite values (inf or NaN) appeared while coding "
+            f"{non_finite.size} signal(s) (first: row {non_finite[0]}): the "
+            "signal itself, or its correlations with atoms whose norms are "
+            "near the overflow limit of the float dtype; rescale the "
+            "dictionary."
+        )
     overflow = np.flatnonzero(status == 3)
     if overflow.size:
         raise ValueError(
@@ -227,6 +243,13 @@ def sparse_encode(X, dictionary, *, n_nonzero_coefs=None, tol=None, n_jobs=None)
         linearly dependent on the chosen ones.  Those codes hold the last
         well-posed least-squares fit, never NaN.
 
+    Raises
+    ------
+    ValueError
+        When a code overflows the float dtype of ``X`` (float32), or when
+        non-finite values appear while coding (atoms whose norms are near
+        the overflow limit); the message names which.
+
     See Also
     --------
     SparseCoder : The same as a transformer.
@@ -244,6 +267,13 @@ def sparse_encode(X, dictionary, *, n_nonzero_coefs=None, tol=None, n_jobs=None)
 
     Unlike ``orthogonal_mp_gram``, when ``||x||^2 <= tol`` already the code is
     zero (scikit-learn always selects one atom first).
+
+    The codes are scale-invariant: each signal is coded divided by a power
+    of two near its max-abs (exact in floating point), against ``tol``
+    divided by its square, and the coefficients are multiplied back.  So
+    ``sparse_encode(c * X) == c * sparse_encode(X)`` up to the rounding of
+    ``c * X``, even where ``||c x||^2`` overflows or underflows float64
+    (``c = 1e300`` or ``1e-300``).
 
     References
     ----------
