@@ -176,7 +176,6 @@ def _omp_block(
 
     for i in range(start, stop):
         a0 = out[i]  # read-only until the code is written at the end
-        a0_bits = a0.view(mask_arr.dtype)
         if status[i] == 4:  # non-finite signal
             for t in range(m):
                 a0[t] = 0
@@ -195,13 +194,13 @@ def _omp_block(
         n = 0
         st = 0
         if not (use_tol and err <= tol_s):
+            for t in range(m):
+                alpha[t] = a0[t]
             while True:
-                if n == 0:
-                    lam = _argmax_abs(a0_bits, mask)
-                    amax = abs(np.float64(a0[lam]))
-                else:
-                    lam = _argmax_abs(alpha_bits, mask)
-                    amax = abs(np.float64(alpha[lam]))
+                # alpha = alpha0 at step 0, so one inlined copy of the
+                # argmax serves every step (less code to compile)
+                lam = _argmax_abs(alpha_bits, mask)
+                amax = abs(np.float64(alpha[lam]))
                 if not amax < np.inf:  # inf/NaN correlations (huge atoms)
                     st = 4
                     break
