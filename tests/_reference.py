@@ -317,3 +317,31 @@ def attack_reference(proba, X, y_idx, epsilon, attack="fgsm", steps=10,
                     best, best_key = cur.copy(), key(cur)
         out[i] = best
     return out
+
+
+# --- decomposition (continued) ---
+
+
+def ksvd_sweep_reference(R, code, D):
+    """One K-SVD atom sweep with ``numpy.linalg.svd``, on float64 copies.
+
+    For each atom ``j`` in turn, ``E = R[omega] + code[omega, j] d_j^T`` over
+    the signals ``omega`` whose code uses ``j`` is replaced by its best rank-1
+    approximation: ``d_j`` becomes the leading right singular vector of ``E``
+    (signed so that it does not point away from the old atom), the codes
+    become ``E d_j`` and the residual ``E - (E d_j) d_j^T``.  Returns
+    ``(R, code, D, n_used)`` as new arrays.
+    """
+    R, code, D = (np.array(a, dtype=np.float64) for a in (R, code, D))
+    omegas = [np.flatnonzero(code[:, j]) for j in range(D.shape[0])]
+    for j, omega in enumerate(omegas):
+        if omega.size == 0:
+            continue
+        E = R[omega] + np.outer(code[omega, j], D[j])
+        v = np.linalg.svd(E, full_matrices=False)[2][0]
+        if v @ D[j] < 0:
+            v = -v
+        D[j] = v
+        code[omega, j] = E @ v
+        R[omega] = E - np.outer(E @ v, v)
+    return R, code, D, np.array([omega.size for omega in omegas])

@@ -41,8 +41,26 @@ Status codes (one per signal)
        complement in the Gram is not positive): duplicate/collinear atoms.
 ``3``  a coefficient overflowed the working dtype (signal or atoms too
        large for float32); the code is set to zero and the caller raises.
+``4``  non-finite values: the signal itself, or (with atoms near the
+       overflow limit) its correlations or the Cholesky factor; the code is
+       set to zero and the caller raises.  Not a dependence of the atoms.
 Codes for statuses 1 and 2 hold the last well-posed least-squares fit.
+
+Scale
+-----
+OMP codes are linear in the signal: ``code(c x) = c code(x)``, and the
+tolerance on the squared residual scales by ``c^2``.  Each signal is coded
+as ``x / s`` with ``s = 2^e`` the power of two at or just below its
+max-abs (``math.frexp``), against ``tol / s^2``, and the coefficients are scaled
+back by ``s``.  Scaling by a power of two is exact in binary floating point
+(barring over/underflow), so codes of ordinary data are bit-identical to
+unscaled coding, while ``||x||^2``, ``alpha0`` and ``z`` stay near 1 for
+signals such as ``1e300 * x`` or ``1e-300 * x`` whose squared norms would
+overflow or underflow float64 (without it OMP stopped at once, blaming a
+"linear dependence in the dictionary").
 """
+
+import math
 
 import numpy as np
 from numba import prange
@@ -119,12 +137,26 @@ def _update_alpha(alpha, a0, gram, idx, gamma, n):
 
 @jit
 def _omp_block(
-    gram, out, xnorm2, start, stop, k_max, tol, use_tol, eps, mask_arr, n_active, status
+    gram,
+    out,
+    xnorm2,
+    expo,
+    start,
+    stop,
+    k_max,
+    tol,
+    use_tol,
+    eps,
+    mask_arr,
+    n_active,
+    status,
 ):
     """Batch-OMP for signals ``start:stop``; codes overwrite ``out`` rows.
 
-    ``out[i]`` holds ``alpha0 = D x_i`` on entry and the code on exit.
-    Workspaces are allocated once per block.
+    ``out[i]`` holds ``alpha0 = D x_i / 2^expo[i]`` on entry (``xnorm2[i]``
+    is ``||x_i / 2^expo[i]||^2``; ``status[i] == 4`` on entry marks a
+    non-finite signal) and the code of ``x_i`` on exit.  Workspaces are
+    allocated once per block.
     """
     m = gram.shape[0]
     dt = gram.dtype.type
@@ -144,7 +176,16 @@ def _omp_block(
 
     for i in range(start, stop):
         a0 = out[i]  # read-only until the code is written at the end
-        a0_bits = a0.view(mask_arr.dtype)
+        if status[i] == 4:  # non-finite signal
+            for t in range(m):
+                a0[t] = 0
+            n_active[i] = 0
+            continue
+        e = expo[i]
+        # tol is a squared norm: tol / 2^(2e), exact, 0 or inf on under- or
+        # overflow (the right answer for such signals).  ldexp, not tol / s /
+        # s: fast-math (arcp, reassoc) may turn that into tol * (1 / s^2).
+        tol_s = math.ldexp(tol, -2 * e)
         xn = xnorm2[i]
         # |alpha_j| <= ||r|| ||d_j||; below sqrt(eps) of that scale the
         # residual is rounding noise (scikit-learn: alpha^2 < eps, unit atoms).
@@ -152,14 +193,17 @@ def _omp_block(
         err = xn
         n = 0
         st = 0
-        if not (use_tol and err <= tol):
+        if not (use_tol and err <= tol_s):
+            for t in range(m):
+                alpha[t] = a0[t]
             while True:
-                if n == 0:
-                    lam = _argmax_abs(a0_bits, mask)
-                    amax = abs(np.float64(a0[lam]))
-                else:
-                    lam = _argmax_abs(alpha_bits, mask)
-                    amax = abs(np.float64(alpha[lam]))
+                # alpha = alpha0 at step 0, so one inlined copy of the
+                # argmax serves every step (less code to compile)
+                lam = _argmax_abs(alpha_bits, mask)
+                amax = abs(np.float64(alpha[lam]))
+                if not amax < np.inf:  # inf/NaN correlations (huge atoms)
+                    st = 4
+                    break
                 if amax * amax <= thr:
                     st = 1
                     break
@@ -175,7 +219,10 @@ def _omp_block(
                     L[n, r] = v
                     nrm += v * v
                 lkk = gll - nrm
-                if not lkk > dep_tol * gll:  # also catches NaN and gll <= 0
+                if not (np.isfinite(gll) and np.isfinite(lkk)):
+                    st = 4
+                    break
+                if not lkk > dep_tol * gll:  # also catches gll <= 0
                     st = 2
                     break
                 lnn = np.sqrt(lkk)
@@ -188,7 +235,7 @@ def _omp_block(
                 z[n] = v * inv_diag[n]
                 err -= z[n] * z[n]
                 n += 1
-                if use_tol and err <= tol:
+                if use_tol and err <= tol_s:
                     break
                 if n == k_max:
                     if use_tol:
@@ -214,10 +261,10 @@ def _omp_block(
         for t in range(m):
             a0[t] = 0
         for j in range(n):
-            a0[idx[j]] = dt(gamma[j])
+            a0[idx[j]] = dt(math.ldexp(gamma[j], e))
             if not np.isfinite(a0[idx[j]]):  # overflow of the working dtype
-                st = 3
-        if st == 3:
+                st = max(st, 3)
+        if st >= 3:
             for t in range(m):
                 a0[t] = 0
         n_active[i] = n
@@ -246,7 +293,8 @@ def gram_matrix(D, DT, block):
 def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
     """Batch-OMP codes of every row of ``X``, in parallel over signal blocks.
 
-    Each block of ``block`` signals computes its correlations
+    Each block of ``block`` signals is rescaled row by row by a power of two
+    (see *Scale* in the module docstring), computes its correlations
     ``X[block] D^T`` with one BLAS call (so they are still in cache when the
     OMP steps read them), then runs :func:`_omp_block` with a workspace
     allocated once for the block.  Block boundaries are fixed multiples of
@@ -283,22 +331,41 @@ def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
     m = gram.shape[0]
     out = np.empty((n, m), dtype=gram.dtype)
     xnorm2 = np.empty(n)
+    expo = np.zeros(n, dtype=np.int64)
     n_active = np.zeros(n, dtype=np.int32)
     status = np.zeros(n, dtype=np.int8)
     n_blocks = (n + block - 1) // block
     for b in prange(n_blocks):
         start = b * block
         stop = min(n, start + block)
-        np.dot(X[start:stop], DT, out[start:stop])
+        Xs = np.empty((stop - start, f), dtype=X.dtype)
         for i in range(start, stop):
+            mx = 0.0
+            for t in range(f):
+                a = abs(np.float64(X[i, t]))
+                if not a <= mx:  # also takes NaN, which then sticks
+                    mx = a
+            inv = 0.0  # zero signal: stays zero, expo 0
+            if not np.isfinite(mx):
+                status[i] = 4
+            elif mx > 0.0:
+                # 2^e <= mx < 2^(e+1), e clamped so that 2^-e is finite
+                # (denormal signals are scaled up to >= 2^-52 only)
+                e = min(max(math.frexp(mx)[1] - 1, -1022), 1023)
+                expo[i] = e
+                inv = math.ldexp(1.0, -e)
             acc = 0.0
             for t in range(f):
-                acc += np.float64(X[i, t]) * np.float64(X[i, t])
+                xt = np.float64(X[i, t]) * inv  # exact: a power of two
+                Xs[i - start, t] = xt
+                acc += xt * xt
             xnorm2[i] = acc
+        np.dot(Xs, DT, out[start:stop])
         _omp_block(
             gram,
             out,
             xnorm2,
+            expo,
             start,
             stop,
             k_max,
@@ -314,39 +381,88 @@ def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
 
 @jit
 def _leading_right_singular_vector(E, v, max_iter, tol):
-    """Power iteration on ``E^T E`` (float64), started at unit vector ``v``.
+    """Leading right singular vector of ``E`` (float64), started at unit ``v``.
 
-    Returns ``v`` overwritten by the leading right singular vector of ``E``
-    (to ``||v_new - v_old||^2 <= tol``, at most ``max_iter`` steps).  Each
-    step cannot decrease ``||E v||``, so starting from the current atom the
+    Power iteration on the Gram matrix of the smaller side of ``E``
+    (``p x f``), so memory and work per step are ``O(min(p, f)^2)`` on top of
+    ``E`` itself:
+
+    * ``p >= f``: on ``M = E^T E`` (``f x f``), ``v <- M v``;
+    * ``p < f`` (wide, e.g. few signals in a long feature space): on
+      ``M = E E^T`` (``p x p``) from ``u = E v / ||E v||``, then
+      ``v = E^T u / ||E^T u||``.  This is the same Krylov sequence:
+      ``(E E^T)^n E v = E (E^T E)^n v``, so ``E^T u`` is the ``(n+1)``-th
+      iterate on ``E^T E``.  The stopping test is then on ``u``.
+
+    Returns ``v`` overwritten (iterating until ``||x_new - x_old||^2 <= tol``
+    for the iterate ``x``, at most ``max_iter`` steps).  Each power step
+    cannot decrease ``||E v||`` (the Rayleigh quotients of a PSD power
+    sequence are non-decreasing), so starting from the current atom the
     K-SVD error never increases even if the cap is hit.
     """
     p, f = E.shape
-    M = np.zeros((f, f))
-    for a in range(p):
-        for s in range(f):
-            e = np.float64(E[a, s])
-            for t in range(f):
-                M[s, t] += e * E[a, t]
-    w = np.empty(f)
-    for _ in range(max_iter):
-        nw = 0.0
-        for s in range(f):
+    wide = p < f
+    n = p if wide else f
+    M = np.zeros((n, n))
+    if wide:
+        x = np.empty(p)
+        nx = 0.0
+        for a in range(p):
             acc = 0.0
             for t in range(f):
-                acc += M[s, t] * v[t]
+                acc += np.float64(E[a, t]) * v[t]
+            x[a] = acc
+            nx += acc * acc
+            # lower triangle of E E^T, mirrored
+            for b in range(a + 1):
+                acc = 0.0
+                for t in range(f):
+                    acc += np.float64(E[a, t]) * np.float64(E[b, t])
+                M[a, b] = acc
+                M[b, a] = acc
+        if not nx > 0.0:  # E v == 0, hence E^T E v == 0: keep v
+            return v
+        nx = np.sqrt(nx)
+        for a in range(p):
+            x[a] /= nx
+    else:
+        x = v
+        for a in range(p):
+            for s in range(f):
+                e = np.float64(E[a, s])
+                for t in range(f):
+                    M[s, t] += e * E[a, t]
+    w = np.empty(n)
+    for _ in range(max_iter):
+        nw = 0.0
+        for s in range(n):
+            acc = 0.0
+            for t in range(n):
+                acc += M[s, t] * x[t]
             w[s] = acc
             nw += acc * acc
-        if not nw > 0.0:  # E == 0: keep v
+        if not nw > 0.0:  # M x == 0: keep x
             break
         nw = np.sqrt(nw)
         diff = 0.0
-        for s in range(f):
+        for s in range(n):
             ws = w[s] / nw
-            diff += (ws - v[s]) ** 2
-            v[s] = ws
+            diff += (ws - x[s]) ** 2
+            x[s] = ws
         if diff <= tol:
             break
+    if wide:
+        # v = E^T u / ||E^T u||, non-zero: u is a unit vector in range(E)
+        nv = 0.0
+        for t in range(f):
+            acc = 0.0
+            for a in range(p):
+                acc += E[a, t] * x[a]
+            v[t] = acc
+            nv += acc * acc
+        nv = np.sqrt(nv)
+        for t in range(f):
+            v[t] /= nv
     return v
 
 
@@ -359,9 +475,12 @@ def ksvd_update(R, code, D):
     the atom ``E = R[omega] + code[omega, j] d_j^T`` is replaced by its best
     rank-1 approximation ``s u v^T``: ``d_j <- v``, ``code[omega, j] <- s u
     = E v``, ``R[omega] <- E - (E v) v^T``.  ``v``, the leading right
-    singular vector of ``E``, comes from power iteration on ``E^T E`` started
-    at the current atom (no LAPACK call: small SVDs were dominated by
-    threading overhead), so it keeps the atom's sign.  Atoms are updated
+    singular vector of ``E``, comes from power iteration started at the
+    current atom (no LAPACK call: small SVDs were dominated by threading
+    overhead), so it keeps the atom's sign.  The iteration runs on the Gram
+    matrix of the smaller side of ``E`` (``E^T E`` or ``E E^T``, see
+    :func:`_leading_right_singular_vector`), so memory stays
+    ``O(|omega| n_features)`` per atom on wide data too.  Atoms are updated
     sequentially (each update sees the previous ones), as in the paper.
 
     Parameters

@@ -27,6 +27,7 @@ from ._sparse_coder import (
     _batch_omp,
     _encode,
     _resolve_n_nonzero_coefs,
+    _restore_state_on_error,
 )
 
 __all__ = ["KSVD"]
@@ -125,9 +126,12 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     -----
     One iteration costs one Batch-OMP pass
     (``O(n_components^2 n_features + n_samples n_components (n_features + k^2))``,
-    parallel over signals) plus the atom sweep, an SVD of a
-    ``|omega_j| x n_features`` matrix per atom (``O(n_samples k n_features^2)``
-    in all, sequential as in the paper).  ``error_`` is measured after the
+    parallel over signals) plus the atom sweep: the leading singular vector
+    of a ``|omega_j| x n_features`` matrix per atom, by power iteration on
+    the Gram matrix of its smaller side (forming it costs
+    ``O(|omega_j| n_features min(|omega_j|, n_features))``, memory
+    ``O(|omega_j| n_features)``; sequential over atoms as in the paper), so
+    wide data (few signals, many features) stay cheap.  ``error_`` is measured after the
     sweep; it usually decreases but is not guaranteed to be monotone (OMP is
     greedy).  A :class:`~sklearn.exceptions.ConvergenceWarning` is raised
     when ``max_iter`` is reached before the ``tol`` criterion (with
@@ -262,7 +266,18 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        If the fit raises or is interrupted (``KeyboardInterrupt``), the
+        estimator is left exactly as it was before the call: still unfitted
+        (``transform`` raises :class:`~sklearn.exceptions.NotFittedError`),
+        or holding its previous fit.
         """
+        with _restore_state_on_error(self):
+            return self._fit(X)
+
+    def _fit(self, X):
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, order="C")
         n_samples, n_features = X.shape
         n_components = n_features if self.n_components is None else self.n_components

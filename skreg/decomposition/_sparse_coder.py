@@ -6,6 +6,7 @@ signal is then coded in parallel without touching it again.
 """
 
 import warnings
+from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -39,6 +40,28 @@ PREMATURE = (
 )
 
 _FLOAT_DTYPES = (np.float64, np.float32)
+
+
+@contextmanager
+def _restore_state_on_error(estimator):
+    """Undo every attribute change of ``estimator`` if the block raises.
+
+    ``validate_data(..., reset=True)`` sets ``n_features_in_`` before any
+    work is done, and ``check_is_fitted`` takes any trailing-underscore
+    attribute as proof of a fit.  A fit that fails or is interrupted
+    (``KeyboardInterrupt``, ``MemoryError``) half-way would otherwise leave
+    a model that looks fitted (``transform`` then fails with an
+    ``AttributeError`` instead of ``NotFittedError``) or mixes two fits.
+    Restoring the instance ``__dict__`` (a shallow copy: fits replace their
+    arrays, never modify them in place) keeps the previous fit, or no fit.
+    """
+    previous = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(previous)
+        raise
 
 
 def _validate_dictionary(dictionary, dtype):
@@ -125,6 +148,22 @@ def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
 
 
 def _warn_premature(status, stacklevel=3):
+    """Turn the kernel's per-signal status codes into errors and warnings.
+
+    Statuses 3 and 4 (see ``_kernels``) raise a ``ValueError`` naming the
+    cause: the codes are meaningless, and neither is a dependence of the
+    atoms.  Statuses 1 and 2 give scikit-learn's "ended prematurely"
+    warning, verbatim, as scikit-learn does in the same situations.
+    """
+    non_finite = np.flatnonzero(status == 4)
+    if non_finite.size:
+        raise ValueError(
+            f"Non-finite values (inf or NaN) appeared while coding "
+            f"{non_finite.size} signal(s) (first: row {non_finite[0]}): the "
+            "signal itself, or its correlations with atoms whose norms are "
+            "near the overflow limit of the float dtype; rescale the "
+            "dictionary."
+        )
     overflow = np.flatnonzero(status == 3)
     if overflow.size:
         raise ValueError(
@@ -204,6 +243,13 @@ def sparse_encode(X, dictionary, *, n_nonzero_coefs=None, tol=None, n_jobs=None)
         linearly dependent on the chosen ones.  Those codes hold the last
         well-posed least-squares fit, never NaN.
 
+    Raises
+    ------
+    ValueError
+        When a code overflows the float dtype of ``X`` (float32), or when
+        non-finite values appear while coding (atoms whose norms are near
+        the overflow limit); the message names which.
+
     See Also
     --------
     SparseCoder : The same as a transformer.
@@ -221,6 +267,13 @@ def sparse_encode(X, dictionary, *, n_nonzero_coefs=None, tol=None, n_jobs=None)
 
     Unlike ``orthogonal_mp_gram``, when ``||x||^2 <= tol`` already the code is
     zero (scikit-learn always selects one atom first).
+
+    The codes are scale-invariant: each signal is coded divided by a power
+    of two near its max-abs (exact in floating point), against ``tol``
+    divided by its square, and the coefficients are multiplied back.  So
+    ``sparse_encode(c * X) == c * sparse_encode(X)`` up to the rounding of
+    ``c * X``, even where ``||c x||^2`` overflows or underflows float64
+    (``c = 1e300`` or ``1e-300``).
 
     References
     ----------
@@ -416,10 +469,11 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self : object
             The instance itself.
         """
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES)
-        D = self._checked_dictionary(X.dtype)
-        _check_n_features(X, D)
-        self.n_components_ = D.shape[0]
+        with _restore_state_on_error(self):
+            X = validate_data(self, X, dtype=_FLOAT_DTYPES)
+            D = self._checked_dictionary(X.dtype)
+            _check_n_features(X, D)
+            self.n_components_ = D.shape[0]
         return self
 
     def transform(self, X, y=None):

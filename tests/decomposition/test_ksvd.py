@@ -1,13 +1,19 @@
 """K-SVD: planted-dictionary recovery, the fitted surface, degenerate and bad input."""
 
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
+import skreg.decomposition._ksvd as ksvd_module
 from skreg.decomposition import KSVD, sparse_encode
 from skreg.decomposition._kernels import ksvd_update
+
+from .._reference import ksvd_sweep_reference
 
 
 def planted(seed, n_samples=1000, n_features=20, n_atoms=40, k=3, noise=0.01):
@@ -158,6 +164,92 @@ def test_ksvd_update_keeps_residual_consistent(rng):
     assert np.sum(R * R) <= before + 1e-12  # each rank-1 step is optimal
 
 
+def _perturbed_sweep_problem(rng, n_samples, n_features, n_atoms, k):
+    """Residual, codes and atoms one K-SVD sweep away from a planted model.
+
+    Signals are k-sparse in a random unit dictionary (|coef| in [1, 2]); the
+    starting atoms and codes are perturbed copies of the planted ones, so
+    every atom's restricted residual has a clear leading singular value.
+    """
+    D_true = rng.standard_normal((n_atoms, n_features))
+    D_true /= np.linalg.norm(D_true, axis=1, keepdims=True)
+    code = np.zeros((n_samples, n_atoms))
+    for i in range(n_samples):
+        support = rng.choice(n_atoms, k, replace=False)
+        code[i, support] = rng.choice([-1.0, 1.0], k) * (1 + rng.random(k))
+    X = code @ D_true + 0.01 * rng.standard_normal((n_samples, n_features))
+    D = D_true + 0.1 * rng.standard_normal(D_true.shape) / np.sqrt(n_features)
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    code = code * (1 + 0.05 * rng.standard_normal(code.shape))
+    return X, code, D
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(5, 5000, 3, 2), (300, 12, 20, 3), (40, 40, 6, 2)],
+    ids=["wide", "tall", "square"],
+)
+def test_ksvd_update_matches_numpy_svd(rng, shape):
+    """Atoms = leading right singular vectors (numpy SVD), wide data included."""
+    X, code, D = _perturbed_sweep_problem(rng, *shape)
+    R = X - code @ D
+    R_ref, code_ref, D_ref, used_ref = ksvd_sweep_reference(R, code, D)
+    used = ksvd_update(R, code, D)
+    np.testing.assert_array_equal(used, used_ref)
+    # the kernel keeps each atom's sign (power iteration from the old atom)
+    np.testing.assert_allclose(D, D_ref, atol=1e-9)
+    np.testing.assert_allclose(code, code_ref, rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(R, R_ref, atol=1e-8)
+    np.testing.assert_allclose(R, X - code @ D, atol=1e-10)
+
+
+def test_wide_fit(rng):
+    """5 signals x 5,000 features: the fit runs and every sweep is optimal."""
+    X = rng.standard_normal((5, 5000))
+    est = fit_quietly(
+        KSVD(3, transform_n_nonzero_coefs=2, max_iter=5, tol=0, random_state=0), X
+    )
+    assert est.components_.shape == (3, 5000)
+    np.testing.assert_allclose(np.linalg.norm(est.components_, axis=1), 1.0, rtol=1e-10)
+    assert est.error_[-1] <= est.error_[0]
+    # a last sweep from the fitted state reproduces numpy's SVD atom by atom
+    D = est.components_.copy()
+    code = sparse_encode(X, D, n_nonzero_coefs=2)
+    R = X - code @ D
+    _, _, D_ref, _ = ksvd_sweep_reference(R, code, D)
+    ksvd_update(R, code, D)
+    np.testing.assert_allclose(np.abs(D @ D_ref.T).diagonal(), 1.0, atol=1e-9)
+
+
+def test_wide_fit_memory_is_linear_in_n_features():
+    """Under a 3 GB address-space cap, 5 x 30,000 data fits.
+
+    An ``n_features x n_features`` float64 matrix (the Gram ``E^T E`` of an
+    atom's residual) would need 7.2 GB here; the data and every per-atom
+    work array take a few MB.  Run in a child process, where the cap cannot
+    disturb the test session.
+    """
+    pytest.importorskip("resource")  # POSIX only
+    script = textwrap.dedent(
+        """
+        import resource, warnings
+        import numpy as np
+        from skreg.decomposition import KSVD
+        cap = 3 * 1024**3
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        warnings.simplefilter("ignore")
+        X = np.random.default_rng(0).standard_normal((5, 30_000))
+        est = KSVD(3, transform_n_nonzero_coefs=2, max_iter=2, random_state=0).fit(X)
+        assert np.isfinite(est.components_).all()
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
 def test_negative_coefficients_count_as_use():
     X = np.array([[-2.0, 0.0], [-1.0, 0.0], [0.0, 3.0]])
     D = np.array([[1.0, 0.0], [0.0, 1.0]])
@@ -229,3 +321,63 @@ def test_bad_parameters(rng):
         est.transform(X[:, :3])
     with pytest.raises(ValueError, match="X has 2 columns.*3 atoms"):
         est.inverse_transform(np.ones((2, 2)))
+
+
+# --- interrupted and failed fits ----------------------------------------------------
+
+
+def _interrupt_after(monkeypatch, n_calls, exc=KeyboardInterrupt):
+    """Make the K-SVD atom sweep raise ``exc`` on its call number ``n_calls + 1``."""
+    calls = []
+
+    def sweep(R, code, D):
+        if len(calls) == n_calls:
+            raise exc()
+        calls.append(1)
+        return ksvd_update(R, code, D)
+
+    monkeypatch.setattr(ksvd_module, "ksvd_update", sweep)
+    return calls
+
+
+def test_interrupted_first_fit_is_not_fitted(monkeypatch, rng):
+    X = rng.standard_normal((60, 6))
+    est = KSVD(8, max_iter=10, tol=0, random_state=0)
+    calls = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X)
+    assert len(calls) == 2  # interrupted mid-fit, not before it started
+    for name in ("n_features_in_", "components_", "error_", "n_iter_"):
+        assert not hasattr(est, name)
+    with pytest.raises(NotFittedError):
+        est.transform(X)
+    with pytest.raises(NotFittedError):
+        est.inverse_transform(np.ones((2, 8)))
+    monkeypatch.undo()
+    fit_quietly(est, X).transform(X)  # and it can still be fitted
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+def test_interrupted_refit_keeps_the_previous_model(monkeypatch, rng, exc):
+    """A refit that does not finish leaves the previous fit untouched."""
+    X = rng.standard_normal((60, 6))
+    est = fit_quietly(KSVD(8, max_iter=3, tol=0, random_state=0), X)
+    before = {k: v for k, v in vars(est).items() if k.endswith("_")}
+    code = est.transform(X)
+    _interrupt_after(monkeypatch, 1, exc)
+    with pytest.raises(exc):
+        est.fit(rng.standard_normal((30, 9)))  # other width: n_features_in_ too
+    assert {k for k in vars(est) if k.endswith("_")} == set(before)
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(est, name), value)
+    np.testing.assert_array_equal(est.transform(X), code)
+
+
+def test_failed_validation_keeps_the_previous_model(rng):
+    X = rng.standard_normal((20, 4))
+    est = fit_quietly(KSVD(3, max_iter=2, random_state=0), X)
+    components = est.components_
+    with pytest.raises(ValueError, match="dict_init has shape"):
+        est.set_params(dict_init=np.ones((3, 5))).fit(rng.standard_normal((20, 6)))
+    assert est.n_features_in_ == 4 and est.components_ is components
+    est.transform(X)

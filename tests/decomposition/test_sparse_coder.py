@@ -338,6 +338,21 @@ def test_transform_without_fit_is_stateless(rng):
     )
 
 
+def test_failed_fit_keeps_the_previous_state(rng):
+    """A fit that raises leaves the coder as it was (no half-set n_features_in_)."""
+    D = unit_dictionary(rng, 7, 5, np.float64)
+    X = rng.standard_normal((4, 5))
+    coder = SparseCoder(D)
+    with pytest.raises(ValueError, match="X has 6 features"):
+        coder.fit(rng.standard_normal((4, 6)))
+    assert not hasattr(coder, "n_features_in_")
+    coder.fit(X)
+    with pytest.raises(ValueError, match="X has 6 features"):
+        coder.fit(rng.standard_normal((4, 6)))
+    assert coder.n_features_in_ == 5 and coder.n_components_ == 7
+    np.testing.assert_array_equal(coder.transform(X), SparseCoder(D).transform(X))
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("algorithm", ["lasso_lars", "lasso_cd", "lars", "threshold"])
 def test_other_algorithms_are_delegated_to_sklearn(rng, algorithm):
@@ -501,3 +516,91 @@ def test_argmax_abs_first_maximum(rng, dtype, m):
             j = int(np.argmax(np.abs(a)))
             a[rng.integers(j, m)] = -a[j]
         assert _argmax_abs(a.view(int_type), mask) == np.argmax(np.abs(a))
+
+
+# --- extreme magnitudes: the coding is scale-invariant -----------------------------
+
+
+@pytest.mark.parametrize("factor", [1e300, 1e-300, 2.0**1000, 1e200, 1e-200])
+def test_codes_scale_with_the_signal(rng, factor):
+    """codes(c X) = c codes(X), same supports as scikit-learn, no warning.
+
+    ``||x||^2`` overflows (or underflows) float64 for these factors; the
+    kernel codes each signal rescaled by a power of two of its max-abs.
+    """
+    D = unit_dictionary(rng, 30, 16)
+    X, _ = planted(rng, 25, D, 3)
+    ref = sparse_encode(X, D, n_nonzero_coefs=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = SparseCoder(D, transform_n_nonzero_coefs=3).transform(X * factor)
+    assert np.isfinite(code).all()
+    np.testing.assert_array_equal(code != 0, ref != 0)
+    np.testing.assert_allclose(code, ref * factor, rtol=1e-9, atol=0)
+    if factor == 1e300:  # scikit-learn returns zeros for 1e-300 (underflow)
+        theirs = skd.SparseCoder(
+            D, transform_algorithm="omp", transform_n_nonzero_coefs=3
+        ).transform(X * factor)
+        np.testing.assert_array_equal(code != 0, theirs != 0)
+        np.testing.assert_allclose(code, theirs, rtol=1e-8)
+
+
+def test_power_of_two_scaling_is_exact(rng):
+    D = unit_dictionary(rng, 30, 16)
+    X, _ = planted(rng, 25, D, 3)
+    ref = sparse_encode(X, D, n_nonzero_coefs=4)
+    for e in (-1000, -3, 5, 1000):
+        np.testing.assert_array_equal(
+            sparse_encode(np.ldexp(X, e), D, n_nonzero_coefs=4), np.ldexp(ref, e)
+        )
+
+
+@pytest.mark.parametrize("e", [511, -530])
+def test_tolerance_scales_with_the_square(rng, e):
+    """tol is a squared residual norm: tol * c^2 for signals c X.
+
+    With ``c = 2^511``, ``||c x||^2`` overflows float64 while ``c^2 tol`` is
+    still representable (``2^-530``: both are tiny, ``c^2 tol`` a denormal);
+    powers of two make the expected codes exact.
+    """
+    D = unit_dictionary(rng, 30, 16)
+    X, _ = planted(rng, 25, D, 3, noise=0.1)
+    tol = 0.5
+    ref = sparse_encode(X, D, tol=tol)
+    assert len(set((ref != 0).sum(axis=1))) > 1  # tol, not k, decides
+    if e > 0:
+        assert not np.isfinite(np.sum(np.ldexp(X, e) ** 2))
+    code = sparse_encode(np.ldexp(X, e), D, tol=float(np.ldexp(tol, 2 * e)))
+    np.testing.assert_array_equal(code, np.ldexp(ref, e))
+
+
+@pytest.mark.parametrize("factor", [1e30, 1e-30, 1e36])
+def test_float32_large_and_tiny_values(rng, factor):
+    D = unit_dictionary(rng, 30, 16, np.float32)
+    X, _ = planted(rng, 25, D, 3)
+    ref = sparse_encode(X, D, n_nonzero_coefs=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = sparse_encode(X * np.float32(factor), D, n_nonzero_coefs=3)
+    assert code.dtype == np.float32 and np.isfinite(code).all()
+    np.testing.assert_array_equal(code != 0, ref != 0)
+    np.testing.assert_allclose(code, ref * np.float32(factor), rtol=1e-5)
+
+
+def test_non_finite_intermediates_have_their_own_status_and_message(rng):
+    """A non-finite signal reaching the kernel gets status 4 and a zero code;
+    the caller names the cause instead of blaming the dictionary."""
+    from skreg.decomposition._sparse_coder import _warn_premature
+
+    D = unit_dictionary(rng, 10, 8)
+    X = rng.standard_normal((4, 8))
+    X[2, 3] = np.inf
+    X[3, 0] = np.nan
+    code, n_active, status = _batch_omp(X, D, 2, None, 1)
+    np.testing.assert_array_equal(status, [0, 0, 4, 4])
+    np.testing.assert_array_equal(code[2:], 0)
+    np.testing.assert_array_equal(n_active[2:], 0)
+    with pytest.raises(
+        ValueError, match=r"(?i)non-finite values.*2 signal\(s\).*row 2"
+    ):
+        _warn_premature(status)
