@@ -53,7 +53,7 @@ CASES = {
     "ManifoldTangentClassifier": _NN.format("ManifoldTangentClassifier")
     + "; est = E(max_iter=5, cae_max_iter=5)",
     "BaggedMLPClassifier": "from skreg.ensemble import BaggedMLPClassifier as E; "
-    + _NN.format("MLPClassifier as M")
+    + "from skreg.neural_network import MLPClassifier as M"
     + "; est = E(M(max_iter=5), n_estimators=2)",
     "SparseCoder": "from skreg.decomposition import SparseCoder as E; "
     + _DICT

@@ -29,6 +29,7 @@ from skreg.utils._sklearn_compat import (
     validate_params,
 )
 
+from ..utils._numba import as_kernel_array
 from ._kernels import batch_omp, gram_matrix
 
 __all__ = ["SparseCoder", "sparse_encode"]
@@ -116,8 +117,10 @@ def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
     """
     dtype = X.dtype
     n_atoms, n_features = D.shape
-    X = np.ascontiguousarray(X)
-    D = np.ascontiguousarray(D)
+    # writable C-contiguous arrays: a read-only (memmapped) X or dictionary
+    # would compile a second variant of every kernel
+    X = as_kernel_array(X, dtype)
+    D = as_kernel_array(D, dtype)
     DT = np.ascontiguousarray(D.T)
     if tol is None:
         k_max, use_tol, tol = n_nonzero_coefs, False, 0.0

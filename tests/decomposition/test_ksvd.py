@@ -381,3 +381,19 @@ def test_failed_validation_keeps_the_previous_model(rng):
         est.set_params(dict_init=np.ones((3, 5))).fit(rng.standard_normal((20, 6)))
     assert est.n_features_in_ == 4 and est.components_ is components
     est.transform(X)
+
+
+def test_read_only_input_reuses_the_compiled_kernels(tmp_path):
+    """A joblib-style read-only memmap fits to the same dictionary without a
+    second compiled variant of the coding kernel."""
+    from skreg.decomposition import _kernels
+
+    X = np.random.default_rng(0).standard_normal((40, 8))
+    ref = KSVD(n_components=5, max_iter=3, random_state=0).fit(X)
+    n_variants = len(_kernels.batch_omp.signatures)
+    np.save(tmp_path / "X.npy", X)
+    Xm = np.load(tmp_path / "X.npy", mmap_mode="r")
+    got = KSVD(n_components=5, max_iter=3, random_state=0).fit(Xm)
+    np.testing.assert_array_equal(got.components_, ref.components_)
+    np.testing.assert_array_equal(got.transform(Xm), ref.transform(X))
+    assert len(_kernels.batch_omp.signatures) == n_variants
