@@ -21,13 +21,13 @@ from skreg.utils._sklearn_compat import (
     validate_data,
 )
 
+from ..utils._validation import restore_state_on_error
 from ._kernels import ksvd_update
 from ._sparse_coder import (
     _FLOAT_DTYPES,
     _batch_omp,
     _encode,
     _resolve_n_nonzero_coefs,
-    _restore_state_on_error,
 )
 
 __all__ = ["KSVD"]
@@ -274,7 +274,7 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         (``transform`` raises :class:`~sklearn.exceptions.NotFittedError`),
         or holding its previous fit.
         """
-        with _restore_state_on_error(self):
+        with restore_state_on_error(self):
             return self._fit(X)
 
     def _fit(self, X):

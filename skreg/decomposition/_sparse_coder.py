@@ -6,7 +6,6 @@ signal is then coded in parallel without touching it again.
 """
 
 import warnings
-from contextlib import contextmanager
 
 import numba
 import numpy as np
@@ -30,6 +29,7 @@ from skreg.utils._sklearn_compat import (
 )
 
 from ..utils._numba import as_kernel_array
+from ..utils._validation import restore_state_on_error
 from ._kernels import batch_omp, gram_matrix
 
 __all__ = ["SparseCoder", "sparse_encode"]
@@ -41,28 +41,6 @@ PREMATURE = (
 )
 
 _FLOAT_DTYPES = (np.float64, np.float32)
-
-
-@contextmanager
-def _restore_state_on_error(estimator):
-    """Undo every attribute change of ``estimator`` if the block raises.
-
-    ``validate_data(..., reset=True)`` sets ``n_features_in_`` before any
-    work is done, and ``check_is_fitted`` takes any trailing-underscore
-    attribute as proof of a fit.  A fit that fails or is interrupted
-    (``KeyboardInterrupt``, ``MemoryError``) half-way would otherwise leave
-    a model that looks fitted (``transform`` then fails with an
-    ``AttributeError`` instead of ``NotFittedError``) or mixes two fits.
-    Restoring the instance ``__dict__`` (a shallow copy: fits replace their
-    arrays, never modify them in place) keeps the previous fit, or no fit.
-    """
-    previous = dict(vars(estimator))
-    try:
-        yield
-    except BaseException:
-        vars(estimator).clear()
-        vars(estimator).update(previous)
-        raise
 
 
 def _validate_dictionary(dictionary, dtype):
@@ -472,7 +450,7 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self : object
             The instance itself.
         """
-        with _restore_state_on_error(self):
+        with restore_state_on_error(self):
             X = validate_data(self, X, dtype=_FLOAT_DTYPES)
             D = self._checked_dictionary(X.dtype)
             _check_n_features(X, D)

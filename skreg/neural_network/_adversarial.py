@@ -239,7 +239,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
                     f"adversarial_epsilon={self.adversarial_epsilon}: every step "
                     "lands on a corner of the ball.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
 
 

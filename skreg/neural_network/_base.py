@@ -49,6 +49,7 @@ from ..utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from ..utils._validation import restore_state_on_error
 from ._engine import (
     Engine,
     EngineConfig,
@@ -59,12 +60,11 @@ from ._engine import (
 )
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-_WARM_ROWS = 8
 
 
-def _nonfinite_error(where):
+def _nonfinite_error(where, what="training loss"):
     return ValueError(
-        f"The training loss became non-finite (inf or NaN) during {where}; the "
+        f"The {what} became non-finite (inf or NaN) during {where}; the "
         "model would predict NaN. Reduce learning_rate_init (or the regularizer "
         "strengths), or scale the input features."
     )
@@ -321,6 +321,14 @@ class BaseMultilayerPerceptron(BaseEstimator):
         return True
 
     def _fit(self, X, y, sample_weight, incremental, tangents=None):
+        """Train (fit, partial_fit, warm_start); a fit that raises or is
+        interrupted leaves the estimator as it was (unfitted, or its
+        previous fit).  Interrupting sgd/adam instead keeps the best weights
+        reached, with a warning, as scikit-learn does."""
+        with restore_state_on_error(self):
+            return self._fit_unguarded(X, y, sample_weight, incremental, tangents)
+
+    def _fit_unguarded(self, X, y, sample_weight, incremental, tangents):
         hidden = self._hidden_sizes()
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -407,10 +415,13 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
         if not np.isfinite(theta).all():
             raise _nonfinite_error("fit")
-        # One deterministic pass on a few rows: the first predict then
-        # finds its kernel compiled (training modes that do not run the
-        # plain forward pass, like fast dropout, compile it here).
-        predict_proba(X[:_WARM_ROWS], theta, layout, self.activation, out_kind)
+        # The outputs of the final weights on the training rows: finite
+        # weights can still overflow (float32 logits), and a fit never
+        # returns a model that predicts NaN.  The deterministic pass also
+        # leaves predict's kernel compiled (fast dropout trains without it).
+        proba = predict_proba(X, theta, layout, self.activation, out_kind)
+        if not np.isfinite(proba).all():
+            raise _nonfinite_error("the final pass", "network's output on X")
         self.coefs_, self.intercepts_ = layout.unpack(theta)
         return self
 
@@ -443,13 +454,13 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 f"{res.status}): {res.message}.\nIncrease the number of iterations "
                 f"to improve the convergence (max_iter={self.max_iter}).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         elif res.status != 0:
             warnings.warn(
                 f"lbfgs stopped (status={res.status}): {res.message}",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         self.n_iter_ = n_iter
         self.loss_ = float(res.fun)
@@ -518,7 +529,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than sample size. It is "
                     "going to be clipped",
-                    stacklevel=3,
+                    stacklevel=4,
                 )
             bs = int(np.clip(self.batch_size, 1, n))
 
@@ -612,10 +623,10 @@ class BaseMultilayerPerceptron(BaseEstimator):
                         f"({self.max_iter}) reached and the optimization hasn't "
                         "converged yet.",
                         ConvergenceWarning,
-                        stacklevel=3,
+                        stacklevel=4,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            warnings.warn("Training interrupted by user.", stacklevel=4)
         if early_stopping:
             theta = best_theta
         return theta

@@ -11,6 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..utils._sklearn_compat import _fit_context
+from ..utils._validation import restore_state_on_error
 from ._base import BaseMultilayerPerceptron
 from ._engine import Output, input_gradient, predict_proba
 
@@ -103,20 +104,21 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
-        first = not hasattr(self, "classes_")
-        if first:
-            if classes is None:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit."
-                )
-            self._pf_classes = np.unique(np.asarray(classes))
-        elif classes is not None:
-            if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
-                raise ValueError(
-                    f"`classes={np.unique(classes)}` is not the same as on the "
-                    f"first call to partial_fit, was {self.classes_}."
-                )
-        return self._fit(X, y, sample_weight, incremental=True)
+        with restore_state_on_error(self):  # a failed call changes nothing
+            first = not hasattr(self, "classes_")
+            if first:
+                if classes is None:
+                    raise ValueError(
+                        "classes must be passed on the first call to partial_fit."
+                    )
+                self._pf_classes = np.unique(np.asarray(classes))
+            elif classes is not None:
+                if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                    raise ValueError(
+                        f"`classes={np.unique(classes)}` is not the same as on the "
+                        f"first call to partial_fit, was {self.classes_}."
+                    )
+            return self._fit(X, y, sample_weight, incremental=True)
 
     # -------------------------------------------------------------- predict
     def _proba_weight_scaling(self, X):
