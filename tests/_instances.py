@@ -204,9 +204,10 @@ def _adversarial_adapter(estimator, check):
     # scikit-learn feeds {-1, 1} labels to this check, except to its own
     # semi-supervised classifiers (picked by name in
     # _choose_check_classifiers_labels), for which -1 means "unlabeled".
-    # Ours gets the same treatment: -1 is an ordinary class here.
+    # VAT (semi-supervised, -1 unlabeled by default) gets the same
+    # treatment; fgsm/pgd take -1 as a class by default and need none.
     name = getattr(check, "func", check).__name__
-    if name == "check_classifiers_classes":
+    if name == "check_classifiers_classes" and estimator.method == "vat":
         return estimator.set_params(unlabeled_marker=None)
     return estimator
 

@@ -25,7 +25,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         "vat_power_iterations": [Interval(Integral, 0, None, closed="left")],
         "clip": ["array-like", None],
         "virtual_labels": ["boolean"],
-        "unlabeled_marker": [Integral, str, None],
+        "unlabeled_marker": [StrOptions({"auto"}), Integral, str, None],
     }
 
     def __init__(
@@ -43,7 +43,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         vat_power_iterations=1,
         clip=None,
         virtual_labels=False,
-        unlabeled_marker=-1,
+        unlabeled_marker="auto",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -146,8 +146,16 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         rs.set_state(state)
 
     # -- unlabeled samples and the input range ----------------------------------
+    def _marker(self):
+        """The ``y`` value of unlabeled samples, or None: 'auto' is -1 for
+        'vat' (which learns from unlabeled samples) and None for 'fgsm' and
+        'pgd', where -1 is a class like any other."""
+        if isinstance(self.unlabeled_marker, str) and self.unlabeled_marker == "auto":
+            return -1 if self.method == "vat" else None
+        return self.unlabeled_marker
+
     def _unlabeled_mask(self, y):
-        marker = self.unlabeled_marker
+        marker = self._marker()
         if marker is None:
             return None
         y = np.asarray(y)
@@ -178,7 +186,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         unl = self._unlabeled_mask(y)
         if unl is None or not unl.any():
             return super()._fit(X, y, sample_weight, incremental, *args, **kwargs)
-        marker = self.unlabeled_marker
+        marker = self._marker()
         if unl.all():
             raise ValueError(
                 f"Every sample is unlabeled (y == {marker!r}): at least one labelled "
@@ -303,14 +311,19 @@ AdversarialMLPClassifier.__doc__ = f"""MLP classifier trained on FGSM, PGD or VA
         clipped into it first, with a ``UserWarning``.
 
     virtual_labels : bool, default=False
-        'fgsm'/'pgd' with unlabeled samples: attack them, and train on them,
-        with the model's own predicted label (virtual adversarial examples).
-        If False, unlabeled samples are dropped with a ``UserWarning``.
+        'fgsm'/'pgd' with unlabeled samples (an explicit ``unlabeled_marker``):
+        attack them, and train on them, with the model's own predicted label
+        (virtual adversarial examples).  If False, unlabeled samples are
+        dropped with a ``UserWarning``.
 
-    unlabeled_marker : int, str or None, default=-1
-        The ``y`` value of unlabeled samples (scikit-learn's semi-supervised
-        convention is -1); None makes every value a class label (e.g. for
-        ``y`` in {{-1, 1}}).
+    unlabeled_marker : 'auto', int, str or None, default='auto'
+        The ``y`` value of unlabeled samples.  'auto' is -1 (scikit-learn's
+        semi-supervised convention) for 'vat', the method that learns from
+        unlabeled samples, and None for 'fgsm' and 'pgd': every value of
+        ``y``, -1 included, is then a class label.  To run VAT on labels in
+        {{-1, 1}}, set ``unlabeled_marker`` to a value no label takes (e.g.
+        ``unlabeled_marker=0`` on ``y`` in {{-1, 0, 1}} with 0 unlabeled), or
+        re-encode the labels (e.g. to {{0, 1}}) and keep -1 for unlabeled.
 
     max_norm : float or None, default=None
         If set, each unit's incoming weight vector is rescaled to norm at

@@ -225,8 +225,9 @@ def test_semi_supervised_labels():
     pf = AdversarialMLPClassifier((8,), method="vat", random_state=0)
     pf.partial_fit(X, y_semi, classes=[0, 1, 2]).partial_fit(X, y_semi)
     np.testing.assert_array_equal(pf.classes_, [0, 1, 2])
-    # fgsm: unlabeled rows are dropped with a warning = fit on the labelled
-    kw = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    # fgsm with an explicit marker: unlabeled rows are dropped with a
+    # warning = fit on the labelled
+    kw = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, unlabeled_marker=-1)
     with pytest.warns(UserWarning, match="unlabeled samples .* are ignored"):
         dropped = _quiet(AdversarialMLPClassifier(**kw), X, y_semi)
     ref = _quiet(AdversarialMLPClassifier(**kw), X[1::2], y[1::2])
@@ -237,10 +238,17 @@ def test_semi_supervised_labels():
         virt = _quiet(AdversarialMLPClassifier(virtual_labels=True, **kw), X, y_semi)
     np.testing.assert_array_equal(virt.classes_, [0, 1, 2])
     assert not np.array_equal(virt.coefs_[0], ref.coefs_[0])
-    # unlabeled_marker=None: -1 is a class
+    # unlabeled_marker=None, and fgsm/pgd by default: -1 is a class
     y_pm = np.where(y == 0, -1, 1)
-    pm = _quiet(AdversarialMLPClassifier(unlabeled_marker=None, **kw), X, y_pm)
+    pm = _quiet(AdversarialMLPClassifier(**{**kw, "unlabeled_marker": None}), X, y_pm)
     np.testing.assert_array_equal(pm.classes_, [-1, 1])
+    for method in ("fgsm", "pgd"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            est = AdversarialMLPClassifier(method=method, hidden_layer_sizes=(8,))
+            est = _quiet(est.set_params(max_iter=5, random_state=0), X, y_pm)
+        np.testing.assert_array_equal(est.classes_, [-1, 1])
+        assert est.score(X, y_pm) > 0.5
     # sample weights of the unlabeled rows enter the KL term only
     sw = np.ones(60)
     sw[::2] = 0.0
