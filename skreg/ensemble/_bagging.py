@@ -36,6 +36,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..utils._blas import single_threaded_blas
+from ..utils._interrupt import stop_event, stop_token
 from ..utils._sklearn_compat import (
     HasMethods,
     Interval,
@@ -45,6 +46,7 @@ from ..utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
+from ..utils._validation import restore_state_on_error
 
 __all__ = ["BaggedMLPClassifier", "ErrorDecomposition"]
 
@@ -112,8 +114,10 @@ def _scaled_batch_size(est, n_drawn, n_weighted, n_rows):
     return max(1, min(scaled, n_train))
 
 
-def _fit_member(template, X, y, y_enc, n_classes, seed, n_drawn, bootstrap):
-    """Train one member; module level so every joblib backend can ship it."""
+def _fit_member(template, X, y, y_enc, n_classes, seed, n_drawn, bootstrap,
+                stop=None):  # fmt: skip
+    """Train one member; module level so every joblib backend can ship it.
+    ``stop`` is the ensemble's stop token (see ``skreg.utils._interrupt``)."""
     with single_threaded_blas():
         n = X.shape[0]
         net_seed, idx = _draw_member(seed, n, n_drawn, bootstrap)
@@ -125,7 +129,11 @@ def _fit_member(template, X, y, y_enc, n_classes, seed, n_drawn, bootstrap):
         if est.solver in _STOCHASTIC_SOLVERS and n_weighted < n_drawn:
             est.set_params(batch_size=_scaled_batch_size(est, n_drawn, n_weighted,
                                                          rows.shape[0]))
-        est.fit(X[rows], y[rows], sample_weight=weights)
+        est._stop_event = stop_event(stop)
+        try:
+            est.fit(X[rows], y[rows], sample_weight=weights)
+        finally:
+            del est._stop_event  # (not picklable, and no fitted state)
     return est
 
 
@@ -423,6 +431,10 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted ensemble.
         """
+        with restore_state_on_error(self):  # an interrupted fit changes nothing
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
         template = self._make_template()
         if self.oob_score and not self.bootstrap:
             raise ValueError(
@@ -487,10 +499,10 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
             random_state.randint(_MAX_INT, size=len(self.estimators_))
         seeds = random_state.randint(_MAX_INT, size=n_more).astype(np.int64)
 
-        with single_threaded_blas():
+        with single_threaded_blas(), stop_token() as stop:
             members = self._parallel(n_more)(
                 delayed(_fit_member)(template, X, y, y_enc, classes.shape[0], int(s),
-                                     n_drawn, self.bootstrap)
+                                     n_drawn, self.bootstrap, stop)
                 for s in seeds
             )
         self.estimators_ = list(self.estimators_) + list(members)

@@ -542,9 +542,14 @@ class BaseMultilayerPerceptron(BaseEstimator):
         self._announce_compile(engine, state, data, sample_idx, dtype)
         best_theta = theta.copy() if early_stopping else None
         start = time.perf_counter()
+        # set by an ensemble that trains this network among others: a stop
+        # requested there ends this fit between two epochs
+        stop = getattr(self, "_stop_event", None)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                if stop is not None and stop.is_set():
+                    raise KeyboardInterrupt
                 if self.shuffle:
                     sample_idx = _shuffle_like_sklearn(sample_idx, rs)
                 status, acc, self._step, self._opt_t = engine.run_epoch(
@@ -626,6 +631,9 @@ class BaseMultilayerPerceptron(BaseEstimator):
                         stacklevel=4,
                     )
         except KeyboardInterrupt:
+            if stop is not None:  # the ensemble stops its other members too
+                stop.set()
+                raise
             warnings.warn("Training interrupted by user.", stacklevel=4)
         if early_stopping:
             theta = best_theta

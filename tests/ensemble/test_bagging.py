@@ -36,8 +36,10 @@ def make_data(n=90, d=12, n_classes=3, seed=0):
 
 
 def small(**kw):
-    member = kw.pop("estimator", MLPClassifier(hidden_layer_sizes=(8,), max_iter=15,
-                                               learning_rate_init=0.02))
+    member = kw.pop(
+        "estimator",
+        MLPClassifier(hidden_layer_sizes=(8,), max_iter=15, learning_rate_init=0.02),
+    )
     return BaggedMLPClassifier(member, **{"n_estimators": 4, "random_state": 0, **kw})
 
 
@@ -89,15 +91,18 @@ def test_distinct_rows_with_multiplicities_is_the_bootstrap_objective(seed):
     counts = np.bincount(idx, minlength=X.shape[0])
     rows = np.flatnonzero(counts)
     layout = Layout([X.shape[1], 7, 3])
-    coefs, intercepts = glorot_init(layout.units, "relu", np.random.RandomState(seed),
-                                    np.float64)
+    coefs, intercepts = glorot_init(
+        layout.units, "relu", np.random.RandomState(seed), np.float64
+    )
     theta = layout.pack(coefs, intercepts, np.float64)
     l1 = EngineConfig(alpha=0.0, activation_penalty="l1", activation_penalty_alpha=0.01)
     for cfg in (EngineConfig(alpha=0.1), l1):
-        loss_rep, grad_rep = loss_and_gradient(theta, layout, X[idx], y[idx], None,
-                                               cfg, 1)
-        loss_w, grad_w = loss_and_gradient(theta, layout, X[rows], y[rows],
-                                           counts[rows].astype(float), cfg, 1)
+        loss_rep, grad_rep = loss_and_gradient(
+            theta, layout, X[idx], y[idx], None, cfg, 1
+        )
+        loss_w, grad_w = loss_and_gradient(
+            theta, layout, X[rows], y[rows], counts[rows].astype(float), cfg, 1
+        )
         np.testing.assert_allclose(loss_w, loss_rep, rtol=1e-12)
         np.testing.assert_allclose(grad_w, grad_rep, rtol=1e-10, atol=1e-14)
 
@@ -152,8 +157,14 @@ def test_dask_backend_is_bit_identical_to_n_jobs_1():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # dask's own start-up chatter
         cluster = distributed.LocalCluster(
-            n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://",
-            host="127.0.0.1", scheduler_port=0, dashboard_address=None)
+            n_workers=1,
+            threads_per_worker=2,
+            processes=False,
+            protocol="tcp://",
+            host="127.0.0.1",
+            scheduler_port=0,
+            dashboard_address=None,
+        )
         client = distributed.Client(cluster)
     try:
         with parallel_backend("dask"):
@@ -258,15 +269,25 @@ def test_float32_members_and_outputs():
 
 def test_any_engine_regularizer_works_inside():
     X, y = make_data()
-    member = DropoutMLPClassifier(hidden_layer_sizes=(16,), max_iter=30,
-                                  learning_rate_init=0.01, hidden_dropout=0.3,
-                                  input_dropout=0.1)
+    member = DropoutMLPClassifier(
+        hidden_layer_sizes=(16,),
+        max_iter=30,
+        learning_rate_init=0.01,
+        hidden_dropout=0.3,
+        input_dropout=0.1,
+    )
     bag = small(estimator=member, n_estimators=3).fit(X, y)
     assert all(type(m) is DropoutMLPClassifier for m in bag.estimators_)
     assert bag.score(X, y) > 0.5
     ref = MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, random_state=0).fit(X, y)
-    tied = MLPClassifier(hidden_layer_sizes=(8,), max_iter=10, tie_to=ref,
-                         tie_alpha=0.1, activation_penalty="l1", max_norm=2.0)
+    tied = MLPClassifier(
+        hidden_layer_sizes=(8,),
+        max_iter=10,
+        tie_to=ref,
+        tie_alpha=0.1,
+        activation_penalty="l1",
+        max_norm=2.0,
+    )
     bag = small(estimator=tied, n_estimators=2).fit(X, y)
     assert all(m.tie_to is ref for m in bag.estimators_)  # shared, not cloned
 
@@ -323,3 +344,48 @@ def test_single_class_and_unfitted():
         small().predict(X)
     with pytest.raises(NotFittedError):
         small().error_decomposition(X, y)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_ctrl_c_stops_every_member(n_jobs):
+    """One Ctrl-C stops the whole ensemble within a couple of seconds (not
+    only the member training at that moment), warns, and leaves it unfitted."""
+    import _thread
+    import time
+
+    from sklearn.exceptions import NotFittedError
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(300, 16))
+    y = np.arange(300) % 3
+    member = MLPClassifier(
+        hidden_layer_sizes=(16,), max_iter=10**6, tol=0.0, n_iter_no_change=10**9
+    )
+    _quiet_fit = BaggedMLPClassifier(
+        clone(member).set_params(max_iter=1), n_estimators=2
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _quiet_fit.fit(X, y)  # compile first
+    bag = BaggedMLPClassifier(member, n_estimators=6, n_jobs=n_jobs, random_state=0)
+    threads_before = threading.active_count()
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    t0 = time.perf_counter()
+    with (
+        pytest.raises(KeyboardInterrupt),
+        pytest.warns(UserWarning, match="interrupted"),
+    ):
+        bag.fit(X, y)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 3.5, elapsed  # interrupted at 1 s
+    deadline = time.perf_counter() + 3.0
+    while threading.active_count() > threads_before and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    # every member's thread has stopped (joblib may keep idle pool threads,
+    # which do no work: check that none is still training by CPU time)
+    cpu = time.process_time()
+    time.sleep(0.5)
+    assert time.process_time() - cpu < 0.25
+    with pytest.raises(NotFittedError):
+        bag.predict(X)
