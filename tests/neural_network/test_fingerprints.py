@@ -3,8 +3,8 @@ engine option, compared with the values the engine produced when this file
 was recorded.
 
 A refactor of the engine must leave these unchanged up to the last bits:
-every array within ``RTOL`` of its stored value, relative to the array's
-largest entry.  Not bit for bit, because the same source does not always
+every array within ``RTOL`` (by dtype) of its stored value, relative to
+the array's largest entry.  Not bit for bit, because the same source does not always
 compile to the same rounding: with the ``contract`` fast-math flag LLVM
 fuses a multiply and an add into one FMA where it sees both, and whether it
 sees both depends on inlining, which differs between a kernel compiled in
@@ -41,8 +41,10 @@ from .._instances import FAST_PARAMS, VARIANTS
 DATA = pathlib.Path(__file__).with_name("fingerprints.npz")
 WRITE = os.environ.get("SKREG_WRITE_FINGERPRINTS") == "1"
 
-#: max |got - stored| / max |stored| of every array (see the module doc).
-RTOL = 1e-9
+#: max |got - stored| / max |stored| of every array (see the module doc),
+#: by dtype: float32 results also move by an ulp (6e-8) or so with the
+#: numba/LLVM version (seen between numba 0.60 and 0.68), float64 do not.
+RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
 
 _SMALL = dict(hidden_layer_sizes=(12,), max_iter=4, random_state=0)
 
@@ -258,5 +260,5 @@ def test_fingerprint(name, make, data):
         assert v.dtype == want.dtype and v.shape == want.shape, k
         scale = float(np.max(np.abs(want))) if want.size else 0.0
         np.testing.assert_allclose(
-            v, want, rtol=0, atol=RTOL * scale, err_msg=f"{name}/{k}"
+            v, want, rtol=0, atol=RTOL[want.dtype] * scale, err_msg=f"{name}/{k}"
         )
