@@ -8,15 +8,22 @@ Prints best and median seconds per epoch over repeats, ratios, and test
 accuracies so the numbers can be trusted to measure the same thing.
 
 Usage: python benchmarks/bench_mlp.py [--epochs 5] [--repeats 3] [--quick]
-       [--threads 1]
+       [--threads 1] [--load]
 
 On a shared, loaded machine multithreaded BLAS (OpenBLAS, 2 threads) and
 torch's 2 threads spin and distort every peer; ``--threads 1`` gives every
 peer one thread, a picture the other processes barely disturb.
+
+``--load`` measures what a user of a shared server sees instead: each
+library with its default threads, on a quiet machine and then beside one
+competing CPU-bound process (a busy loop, as another job or GridSearchCV
+worker would be), and prints loaded / quiet per library.
 """
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 import warnings
 
@@ -135,6 +142,64 @@ class TorchRun:
         return self._fit(self.epochs)
 
 
+def _interleaved(runs, repeats):
+    """Best seconds per epoch of each run over interleaved repeats."""
+    times = {k: [] for k in runs}
+    for _ in range(repeats):
+        for k, run in runs.items():
+            times[k].append(run())
+    return {k: min(v) for k, v in times.items()}
+
+
+def load_case(args):
+    """Quiet vs one competing CPU-bound process, every library at its
+    default thread count (no threadpoolctl limit from this script)."""
+    print(f"load average before: {os.getloadavg()}")
+    for name, data in (("A: 4000x784", shape_a()), ("B: digits 1437x64", shape_b())):
+        Xtr, Xte, ytr, yte = data
+        print(f"\n=== shape {name}: {args.epochs} epochs x {args.repeats} repeats ===")
+        runs = {}
+        for dt in (np.float64, np.float32):
+            X, Xt = Xtr.astype(dt), Xte.astype(dt)
+            tag = "f64" if dt == np.float64 else "f32"
+            runs[f"sklearn {tag}"] = EstimatorRun(
+                lambda **k: SkMLP(**COMMON, **k), X, ytr, Xt, yte, args.epochs
+            )
+            runs[f"skreg {tag}"] = EstimatorRun(
+                lambda **k: MLPClassifier(**COMMON, **k), X, ytr, Xt, yte, args.epochs
+            )
+            try:
+                runs[f"torch {tag}"] = TorchRun(X, ytr, Xt, yte, args.epochs, False, dt)
+            except ImportError:
+                pass
+        quiet = _interleaved(runs, args.repeats)
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(1.0)
+            loaded = _interleaved(runs, args.repeats)
+        finally:
+            busy.kill()
+            busy.wait()
+        print(
+            f"{'config':14s} {'quiet s/ep':>11s} {'loaded s/ep':>12s} "
+            f"{'loaded/quiet':>13s}"
+        )
+        for k in runs:
+            print(
+                f"{k:14s} {quiet[k]:11.4f} {loaded[k]:12.4f} "
+                f"{loaded[k] / quiet[k]:13.2f}"
+            )
+        for tag in ("f64", "f32"):
+            for peer in ("sklearn", "torch"):
+                a, b = f"skreg {tag}", f"{peer} {tag}"
+                if b in runs:
+                    print(
+                        f"  {a} / {b}: quiet {quiet[a] / quiet[b]:5.2f}, "
+                        f"loaded {loaded[a] / loaded[b]:5.2f}"
+                    )
+    print(f"\nload average after: {os.getloadavg()}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=5)
@@ -147,7 +212,16 @@ def main():
         help="BLAS threads of skreg and scikit-learn (threadpoolctl) "
         "and torch.set_num_threads (default 2 = the machine)",
     )
+    ap.add_argument(
+        "--load",
+        action="store_true",
+        help="quiet vs one competing CPU-bound process, default threads",
+    )
     args = ap.parse_args()
+    if args.quick:
+        args.epochs, args.repeats = 2, 1
+    if args.load:
+        return load_case(args)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(args.threads, user_api="blas")

@@ -57,6 +57,33 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert 'bash -euo pipefail -c "$cmd"' in script
 
 
+def test_ci_oldest_leg_pins_pyprojects_lower_bounds():
+    """The second CI leg installs exactly the oldest versions pyproject.toml
+    allows, so the lower bounds are tested, not just promised."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    lower = {}
+    for dep in deps:
+        m = re.match(r"([A-Za-z0-9_.-]+)\s*>=\s*([0-9.]+)", dep)
+        assert m, f"{dep!r} has no lower bound"
+        lower[m.group(1).lower()] = m.group(2)
+    pins = {}
+    for line in (ROOT / ".ci" / "oldest-constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    assert {k: tuple(map(int, v.split("."))) for k, v in pins.items()} == {
+        k: tuple(map(int, v.split("."))) + (0,) * (3 - len(v.split(".")))
+        for k, v in lower.items()
+    }
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "-c .ci/oldest-constraints.txt" in script
+
+
 def test_pipeline_example_runs():
     code = re.search(r"```python\n(.*?)```", README, re.S).group(1)
     code = code.replace("max_iter=50", "max_iter=5").replace("cv=3", "cv=2")
