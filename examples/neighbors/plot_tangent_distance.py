@@ -84,11 +84,13 @@ def cross_validate(make):
     return np.mean(errors), best / len(test)
 
 
-TangentDistanceKNN().fit(X[:50], y[:50]).predict(X[:5])  # JIT warm-up
+TangentDistanceKNN(n_neighbors=1).fit(X[:50], y[:50]).predict(X[:5])  # JIT warm-up
 euclid_error, euclid_time = cross_validate(lambda: KNeighborsClassifier(1))
 results = [
     cross_validate(
-        lambda m=m: TangentDistanceKNN(n_candidates=m, sigma=SIGMA, n_jobs=-1)
+        lambda m=m: TangentDistanceKNN(
+            n_neighbors=1, n_candidates=m, sigma=SIGMA, n_jobs=-1
+        )
     )
     for m in candidates
 ]
