@@ -420,7 +420,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                     f"max_samples={ms} times {of} draws only {n_drawn} rows per "
                     "member; pass max_samples as an integer instead.",
                     UserWarning,
-                    stacklevel=4,  # _n_drawn < _fit < fit < caller
+                    stacklevel=5,  # _n_drawn < _fit < fit < _fit_context < caller
                 )
         if not self.bootstrap:
             if n_drawn > n_samples:
@@ -552,7 +552,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "Warm-start fitting without increasing n_estimators does not fit "
                 "new members.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # _fit < fit < _fit_context < caller
             )
             return self
 
@@ -607,7 +607,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                 f"recommended to use bootstrap=True, got {self.bootstrap}: only "
                 "draws with replacement give the weights their frequency meaning.",
                 UserWarning,
-                stacklevel=4,  # _check_sample_weight < _fit < fit < caller
+                stacklevel=5,  # (_check_sample_weight) < _fit < fit < _fit_context
             )
         return sample_weight
 
@@ -684,7 +684,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "oob_score_ (their oob_decision_function_ rows are NaN). Use more "
                 "estimators for a reliable out-of-bag estimate.",
                 UserWarning,
-                stacklevel=4,  # _set_oob_score < fit < _fit_context < caller
+                stacklevel=5,  # _set_oob_score < _fit < fit < _fit_context < caller
             )
         if has.any():
             pred = np.argmax(dec[has], axis=1)
