@@ -1,4 +1,4 @@
-"""README.md stays true: its two commands and its pipeline example."""
+"""README.md stays true: its commands and its pipeline example."""
 
 import pathlib
 import re
@@ -26,6 +26,23 @@ def test_two_commands_from_a_fresh_machine():
         assert "pip install" in cmd
     assert tour.endswith("python -m skreg")
     assert "pytest" in tests
+
+
+def test_docs_command_from_a_fresh_machine():
+    docs = _block("docs-command")
+    assert docs.startswith("python3 -m venv .venv && "), docs
+    assert 'pip install -q -e ".[docs]"' in docs
+    assert docs.endswith("-m sphinx -W -b html docs docs/_build/html")
+
+
+def test_ci_builds_exactly_the_readme_docs_command_in_quick_mode():
+    script = (ROOT / ".ci" / "run").read_text()
+    program = re.search(r"docs=\$\(awk '([^']*)' README\.md\)", script).group(1)
+    extracted = subprocess.run(
+        ["awk", program, "README.md"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    assert extracted == _block("docs-command")
+    assert 'SKREG_DOCS_QUICK=1 bash -euo pipefail -c "$docs"' in script
 
 
 def test_ci_runs_exactly_the_readme_test_command():

@@ -1,7 +1,7 @@
 """
-===========================================
+==============================================
 K-SVD dictionary learned on handwritten digits
-===========================================
+==============================================
 
 K-SVD alternates two steps: every digit is coded with at most ``k`` atoms by
 orthogonal matching pursuit (skreg's parallel Batch-OMP), then every atom is
@@ -74,4 +74,4 @@ ax.set_ylabel("rms reconstruction error (OMP-5)")
 ax.set_title(f"{N_ATOMS} atoms, {K}-sparse codes")
 ax.legend()
 fig.suptitle("K-SVD atoms learned on the digits")
-plt.savefig("plot_ksvd.png", dpi=80, bbox_inches="tight")
+plt.show()

@@ -1,7 +1,7 @@
 """
-==========================================================
+===========================================================
 Adversarial training and virtual adversarial training (VAT)
-==========================================================
+===========================================================
 
 A plain MLP on scikit-learn's digits is easily fooled: moving every pixel
 by 0.15 (of a [0, 1] range) in the direction of the sign of the loss
@@ -64,55 +64,19 @@ fooled = np.flatnonzero(
     & (robust.predict(X_adv) == y_test)
 )
 i = int(fooled[0]) if fooled.size else 0
-fig = plt.figure(figsize=(12, 8.5))
-grid = fig.add_gridspec(2, 6, height_ratios=[1, 1.2])
-axes = [fig.add_subplot(grid[0, 2 * k : 2 * k + 2]) for k in range(3)]
-panels = [
-    (X_test[i], "clean digit", "gray_r"),
-    (X_adv[i] - X_test[i], f"FGSM perturbation (eps {EPS})", "RdBu_r"),
-    (X_adv[i], "adversarial digit", "gray_r"),
-]
-for ax, (img, title, cmap) in zip(axes, panels, strict=True):
-    lim = (-EPS, EPS) if cmap == "RdBu_r" else (0, 1)
-    ax.imshow(img.reshape(8, 8), cmap=cmap, vmin=lim[0], vmax=lim[1])
-    ax.set_title(title, fontsize=10)
-    ax.set_axis_off()
-for ax, x in ((axes[0], X_test[i]), (axes[2], X_adv[i])):
-    p = plain.predict(x[None])[0]
-    r = robust.predict(x[None])[0]
-    ax.text(
-        0.5,
-        -0.12,
-        f"plain: {p}   FGSM-trained: {r}",
-        transform=ax.transAxes,
-        ha="center",
-        fontsize=9,
-    )
-axes[1].text(
-    0.5,
-    -0.12,
-    f"true label {y_test[i]}",
-    transform=axes[1].transAxes,
-    ha="center",
-    fontsize=9,
-)
 
 # %%
-# (b) Accuracy under attack as the radius grows, for FGSM (solid) and PGD
-# (dashed; never weaker than FGSM by construction).
+# (b) Accuracy under attack as the radius grows, for FGSM and PGD (PGD is
+# never weaker than FGSM, by construction).
 epsilons = np.linspace(0, 0.3, 4 if QUICK else 7)
-ax_b = fig.add_subplot(grid[1, :3])
-for (name, model), color in zip(models.items(), ["C0", "C1", "C2"], strict=True):
-    for attack, style in (("fgsm", "-"), ("pgd", "--")):
-        acc = [
-            adversarial_accuracy(model, X_test, y_test, e, attack, clip=(0, 1))
-            for e in epsilons
-        ]
-        ax_b.plot(epsilons, acc, style, color=color, label=f"{name}, {attack}")
-ax_b.axvline(EPS, color="gray", lw=0.5)
-ax_b.set_xlabel("attack radius epsilon (L-infinity, pixels in [0, 1])")
-ax_b.set_ylabel("test accuracy under attack")
-ax_b.legend(fontsize=8)
+under_attack = {
+    (name, attack): [
+        adversarial_accuracy(model, X_test, y_test, e, attack, clip=(0, 1))
+        for e in epsilons
+    ]
+    for name, model in models.items()
+    for attack in ("fgsm", "pgd")
+}
 
 # %%
 # (c) VAT with a few labelled digits per class and the rest of the training
@@ -143,15 +107,62 @@ for k in labels_per_class:
         f"{k:3d} labels per class: labelled only {err_sup[-1]:.3f} error, "
         f"VAT {err_vat[-1]:.3f}"
     )
+
+# %%
+# The figure: (a) on top, (b) and (c) below.
+fig = plt.figure(figsize=(12, 9))
+grid = fig.add_gridspec(2, 6, height_ratios=[1, 1.2])
+
+
+def predictions(x):
+    """What the plain and the FGSM-trained networks predict for one digit."""
+    p, r = plain.predict(x[None])[0], robust.predict(x[None])[0]
+    return f"plain net: {p}, FGSM-trained: {r}"
+
+
+panels = [
+    (X_test[i], f"(a) clean digit\n{predictions(X_test[i])}", "gray_r"),
+    (
+        X_adv[i] - X_test[i],
+        f"FGSM perturbation (eps {EPS})\ntrue label {y_test[i]}",
+        "RdBu_r",
+    ),
+    (X_adv[i], f"adversarial digit\n{predictions(X_adv[i])}", "gray_r"),
+]
+for k, (img, title, cmap) in enumerate(panels):
+    ax = fig.add_subplot(grid[0, 2 * k : 2 * k + 2])
+    lim = (-EPS, EPS) if cmap == "RdBu_r" else (0, 1)
+    ax.imshow(img.reshape(8, 8), cmap=cmap, vmin=lim[0], vmax=lim[1])
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
+
+ax_b = fig.add_subplot(grid[1, :3])
+colors = dict(zip(models, ["C0", "C1", "C2"], strict=True))
+for (name, attack), acc in under_attack.items():
+    style = "-" if attack == "fgsm" else "--"
+    label = f"{name}, {attack.upper()} attack"
+    ax_b.plot(epsilons, acc, style, color=colors[name], label=label)
+ax_b.axvline(EPS, color="gray", lw=0.5)
+ax_b.set_xticks(epsilons, [f"{e:.2f}" for e in epsilons])
+ax_b.set_xlabel("attack radius epsilon (L-infinity, pixels in [0, 1])")
+ax_b.set_ylabel("test accuracy under attack")
+ax_b.set_title(f"(b) robustness (gray line: training radius {EPS})", fontsize=10)
+ax_b.legend(fontsize=8)
+
 ax_c = fig.add_subplot(grid[1, 3:])
 n_labels = 10 * np.asarray(labels_per_class)
 ax_c.plot(n_labels, err_sup, "o-", label="labelled digits only")
 ax_c.plot(n_labels, err_vat, "o-", label="VAT, the rest unlabeled")
 ax_c.set_xscale("log")
-ax_c.set_xlabel("number of labelled training digits")
+# one tick per measured size, written out (not as powers of ten)
+ax_c.set_xticks(n_labels, [str(n) for n in n_labels])
+ax_c.minorticks_off()
+ax_c.set_ylim(0, 1.15 * max(err_sup + err_vat))
+ax_c.set_xlabel("number of labelled training digits (log scale)")
 ax_c.set_ylabel("test error")
+ax_c.set_title(
+    f"(c) VAT: few of the {len(y_train)} training digits labelled", fontsize=10
+)
 ax_c.legend()
-
-# %%
 fig.tight_layout()
-plt.savefig("plot_adversarial.png")
+plt.show()

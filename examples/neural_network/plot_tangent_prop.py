@@ -1,7 +1,7 @@
 """
-=====================================================
+===================================================
 Tangent propagation with known and learned tangents
-=====================================================
+===================================================
 
 A small translation, rotation or thickening of a digit keeps its class.
 The *tangent vectors* of an image are the derivatives of the image under
@@ -123,4 +123,4 @@ for i, name in enumerate(labels):
 ax.set_ylabel("test error (%)")
 ax.set_title(f"{PER_CLASS} training digits per class, {len(SEEDS)} subsets")
 fig.tight_layout()
-plt.savefig("plot_tangent_prop.png")
+plt.show()

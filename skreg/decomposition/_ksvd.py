@@ -97,7 +97,7 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     components_ : ndarray of shape (n_components, n_features)
         The learned dictionary, unit-norm rows, in the dtype of ``X``.
 
-    error_ : ndarray of shape (n_iter_,)
+    error_ : ndarray of shape (`n_iter_`,)
         Root-mean-square reconstruction error
         ``||X - C D||_F / sqrt(n_samples * n_features)`` after each iteration
         (float64).
@@ -109,10 +109,10 @@ class KSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Number of atoms.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
 
     See Also

@@ -71,7 +71,7 @@ __all__ = ["BaggedMLPClassifier", "ErrorDecomposition"]
 
 
 class ErrorDecomposition(NamedTuple):
-    """Seed eq. 4 measured on data (:meth:`BaggedMLPClassifier.error_decomposition`)."""
+    """Eq. 7.50 measured on data (:meth:`BaggedMLPClassifier.error_decomposition`)."""
 
     k: int
     v: float
@@ -203,7 +203,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     oob_score_ : float
@@ -274,7 +274,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     left out of ``oob_score_`` with a warning and its row of
     ``oob_decision_function_`` is NaN.
 
-    **Seed eq. 4** (Goodfellow et al., 2016, sec. 7.11): for k members with
+    **Eq. 7.50** (Goodfellow et al., 2016, sec. 7.11): for k members with
     errors e_i, ``E[(mean_i e_i)^2] = v/k + (k-1)c/k`` with
     ``v = E[e_i^2]`` and ``c = E[e_i e_j]`` (i != j) averaged over members
     and pairs; :meth:`error_decomposition` measures v, c and both sides on
@@ -803,7 +803,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(proba, axis=1)]
 
     def error_decomposition(self, X, y):
-        """Seed eq. 4 on given data: member error variance, covariance, ensemble error.
+        """Eq. 7.50 on given data: member error variance, covariance, ensemble error.
 
         With ``e_i = p_i(x) - onehot(y)`` the error of member i's
         probability output on a sample, and ``E[.]`` the mean over samples
@@ -811,11 +811,11 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
 
         * ``v = mean_i E[e_i^2]`` (mean member squared error),
         * ``c = mean_{i != j} E[e_i e_j]`` (mean pairwise error covariance),
-        * ``eq4 = v / k + (k - 1) c / k``,
+        * ``eq4 = v / k + (k - 1) c / k``, the right-hand side of eq. 7.50,
         * ``ensemble_error = E[(mean_i e_i)^2]``, the squared error of the
           averaged output (the soft-voting ensemble).
 
-        ``eq4 == ensemble_error`` up to rounding: eq. 4 is an identity in
+        ``eq4 == ensemble_error`` up to rounding: eq. 7.50 is an identity in
         second moments.  No gain from bagging when ``c == v``, a k-fold gain
         when ``c == 0``.  Members' probabilities are used whatever
         ``voting`` is.

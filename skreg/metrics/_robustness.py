@@ -455,8 +455,15 @@ def adversarial_accuracy(
         :func:`fgsm_attack` or :func:`pgd_attack`.
     clip : tuple (min, max) or None, default=None
         Range of valid inputs.
-    steps, step_size, random_state :
-        PGD parameters (see :func:`pgd_attack`); ignored by FGSM.
+    steps : int, default=10
+        Number of PGD steps (see :func:`pgd_attack`); ignored by FGSM.
+    step_size : float, default=None
+        Size of each PGD step; None means ``2.5 * epsilon / steps``.
+        Ignored by FGSM.
+    random_state : int, RandomState instance or None, default=None
+        PGD's start (see :func:`pgd_attack`): None starts at the FGSM
+        point, otherwise at a random point of the epsilon-ball drawn from
+        this seed.  Ignored by FGSM.
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights of the accuracy.
 
@@ -544,8 +551,15 @@ def make_adversarial_scorer(
         The attack.
     clip : tuple (min, max) or None, default=None
         Range of valid inputs.
-    steps, step_size, random_state :
-        PGD parameters (see :func:`pgd_attack`); ignored by FGSM.
+    steps : int, default=10
+        Number of PGD steps (see :func:`pgd_attack`); ignored by FGSM.
+    step_size : float, default=None
+        Size of each PGD step; None means ``2.5 * epsilon / steps``.
+        Ignored by FGSM.
+    random_state : int, RandomState instance or None, default=None
+        PGD's start (see :func:`pgd_attack`): None starts at the FGSM
+        point, otherwise at a random point of the epsilon-ball drawn from
+        this seed.  Ignored by FGSM.
 
     Returns
     -------

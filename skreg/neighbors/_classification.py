@@ -103,7 +103,7 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
         Class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, if ``X`` had string column names.
     n_samples_fit_ : int
         Number of training samples.
@@ -111,10 +111,10 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
         The image shape used; None when the samples are 1-D signals.
     transforms_ : tuple of str
         The transforms whose tangents are used.
-    tangents_ : ndarray of shape (n_samples_fit_, n_transforms, n_features_in_)
+    tangents_ : ndarray of shape (`n_samples_fit_`, n_transforms, `n_features_in_`)
         Orthonormal bases of the training tangent planes: the first
         ``tangent_rank_[i]`` rows of ``tangents_[i]``, zeros after.
-    tangent_rank_ : ndarray of shape (n_samples_fit_,)
+    tangent_rank_ : ndarray of shape (`n_samples_fit_`,)
         Dimension of each training tangent plane (0 for a blank sample).
 
     See Also
@@ -358,7 +358,7 @@ class TangentDistanceKNN(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        A : sparse matrix of shape (n_queries, n_samples_fit_)
+        A : sparse matrix of shape (n_queries, `n_samples_fit_`)
             CSR matrix; ``A[i, j]`` is the weight of the edge from query
             ``i`` to training sample ``j``.
 

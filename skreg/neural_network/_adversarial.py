@@ -16,7 +16,10 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
     _parameter_constraints: dict = {
         **BaseMLPClassifier._parameter_constraints,
         "method": [StrOptions({"fgsm", "pgd", "vat"})],
-        "adversarial_epsilon": [Interval(Real, 0, None, closed="left")],
+        "adversarial_epsilon": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="left"),
+        ],
         "adversarial_weight": [Interval(Real, 0, 1, closed="both")],
         "pgd_steps": [Interval(Integral, 1, None, closed="left")],
         "pgd_step_size": [Interval(Real, 0, None, closed="neither"), None],
@@ -34,7 +37,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         activation="relu",
         *,
         method="fgsm",
-        adversarial_epsilon=0.1,
+        adversarial_epsilon="auto",
         adversarial_weight=0.5,
         pgd_steps=5,
         pgd_step_size=None,
@@ -120,7 +123,7 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
     # -- engine configuration: the whole difference to MLPClassifier ----------
     def _engine_config(self):
         cfg = super()._engine_config()
-        eps = float(self.adversarial_epsilon)
+        eps = self._epsilon()
         cfg.adversarial = self.method
         cfg.adversarial_epsilon = eps
         cfg.adversarial_weight = float(self.adversarial_weight)
@@ -136,6 +139,16 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         cfg.vat_power_iterations = int(self.vat_power_iterations)
         cfg.virtual_labels = bool(self.virtual_labels)
         return cfg
+
+    def _epsilon(self):
+        """The radius: ``adversarial_epsilon``, or its 'auto' value (0.1 per
+        feature: L-infinity 0.1, or for 'vat' the L2 norm ``0.1 sqrt(d)`` of
+        a 0.1 change in each of the d features)."""
+        if isinstance(self.adversarial_epsilon, str):  # 'auto'
+            if self.method == "vat":
+                return 0.1 * float(np.sqrt(self.n_features_in_))
+            return 0.1
+        return float(self.adversarial_epsilon)
 
     def _init_random_state(self, rs):
         # The engine's counter-based stream (PGD random starts, VAT
@@ -229,6 +242,25 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
         finally:
             del self._unlabeled_rows
 
+    def _minibatch_streams(self, y, batch_size):
+        # VAT with unlabeled rows (encoded -1): each step sees a labelled
+        # minibatch and an unlabeled one, as Miyato et al. (2018, sec. 4.1)
+        # train; one mixed stream would hold only a few labelled rows per
+        # batch when labels are scarce, and dilute the supervised signal.
+        if self.method != "vat" or getattr(self, "_unlabeled_rows", None) is None:
+            return None
+        unl = np.asarray(y) < 0
+        if not unl.any() or unl.all():
+            return None
+        lab_rows = np.flatnonzero(~unl)
+        unl_rows = np.flatnonzero(unl)
+        return _TwoStreams(
+            lab_rows,
+            unl_rows,
+            min(batch_size, lab_rows.shape[0]),
+            min(batch_size, unl_rows.shape[0]),
+        )
+
     def _encode_y(self, y, classes, incremental):
         idx = super()._encode_y(y, classes, incremental)
         unl = getattr(self, "_unlabeled_rows", None)
@@ -238,13 +270,14 @@ class AdversarialMLPClassifier(BaseMLPClassifier):
 
     def _validate_engine_params(self):
         check_clip(self.clip)
-        if self.method == "vat" and self.adversarial_epsilon == 0:
+        eps = self._epsilon()
+        if self.method == "vat" and eps == 0:
             return
         if self.pgd_step_size is not None and self.method == "pgd":
-            if self.pgd_step_size > 2 * self.adversarial_epsilon > 0:
+            if self.pgd_step_size > 2 * eps > 0:
                 warnings.warn(
                     f"pgd_step_size={self.pgd_step_size} is more than twice "
-                    f"adversarial_epsilon={self.adversarial_epsilon}: every step "
+                    f"adversarial_epsilon={eps}: every step "
                     "lands on a corner of the ball.",
                     UserWarning,
                     stacklevel=5,
@@ -268,7 +301,12 @@ AdversarialMLPClassifier.__doc__ = f"""MLP classifier trained on FGSM, PGD or VA
       ``alpha CE(labelled) + (1 - alpha) KL(p(.|x) || p(.|x + r))`` over all
       samples, ``r`` of L2 norm epsilon in the direction that most changes
       the prediction (power iteration).  Unlabeled samples (``y == -1``)
-      count in the KL term: semi-supervised learning.
+      count in the KL term: semi-supervised learning.  Then every step
+      takes a minibatch of labelled samples and one of unlabeled samples
+      (``batch_size`` each, or all of them if fewer), as Miyato et al.
+      train, so that scarce labels are not diluted in mixed batches; an
+      epoch is one pass over the unlabeled samples, while the labelled
+      ones cycle.
 
     Parameters
     ----------
@@ -276,11 +314,16 @@ AdversarialMLPClassifier.__doc__ = f"""MLP classifier trained on FGSM, PGD or VA
     method : {{'fgsm', 'pgd', 'vat'}}, default='fgsm'
         The perturbation.
 
-    adversarial_epsilon : float, default=0.1
+    adversarial_epsilon : 'auto' or float, default='auto'
         Radius of the perturbation, in input units: L-infinity for 'fgsm'
-        and 'pgd', L2 for 'vat' (whose radius spans every feature: on the
-        64 digit pixels in [0, 1], 0.6 worked best for VAT, 0.1-0.2 for
-        FGSM).  Named so because ``epsilon`` is Adam's.
+        and 'pgd', L2 for 'vat' (the L2 ball spans every feature).  Named
+        so because ``epsilon`` is Adam's.  'auto' allows a change of about
+        0.1 per feature, which suits inputs scaled to [0, 1]: 0.1 for
+        'fgsm' and 'pgd', and ``0.1 * sqrt(n_features)`` for 'vat' (the L2
+        length of a 0.1 change in every feature; 0.8 on the 64 digit
+        pixels, where 0.6 to 1.2 all gave about the same semi-supervised
+        error).  For other scales, multiply by the features' typical
+        range.
 
     adversarial_weight : float, default=0.5
         ``alpha`` in ``alpha J(x) + (1 - alpha) J(x_adv)`` (0.5 as Goodfellow
@@ -356,6 +399,12 @@ AdversarialMLPClassifier.__doc__ = f"""MLP classifier trained on FGSM, PGD or VA
     held-out split as errors (a constant factor: it still follows the
     labelled accuracy).
 
+    On load_digits with 10 labelled digits per class and the other 1,337
+    training digits unlabeled, an MLP (256, 128) with ``batch_size=64``
+    trained 300 epochs reaches 0.29x to 0.37x the test error of the same
+    net trained on the 100 labelled digits alone, on 5 label draws, at the
+    default radius (``benchmarks/bench_vat.py``).
+
     Cost per minibatch relative to the plain network: 'fgsm' about 2x (one
     more forward and backward pass, plus the input gradient), 'pgd'
     ``pgd_steps + 1`` times, 'vat' ``vat_power_iterations + 2`` times.
@@ -386,3 +435,43 @@ AdversarialMLPClassifier.__doc__ = f"""MLP classifier trained on FGSM, PGD or VA
     >>> adversarial_accuracy(clf, X, y, 0.1, clip=(0, 1)) > 0.5
     True
     """
+
+
+class _TwoStreams:
+    """Minibatches of ``n_lab`` labelled rows followed by up to ``n_unl``
+    unlabeled rows.  An epoch is one pass over the unlabeled rows; the
+    labelled rows cycle through permutations that carry over between
+    epochs, so every labelled row is seen once before any is seen again."""
+
+    def __init__(self, lab_rows, unl_rows, n_lab, n_unl):
+        self.lab_rows = np.asarray(lab_rows, dtype=np.int64)
+        self.unl_rows = np.asarray(unl_rows, dtype=np.int64)
+        self.n_lab = int(n_lab)
+        self.n_unl = int(n_unl)
+        self.batch_rows = self.n_lab + self.n_unl
+        self._queue = self.lab_rows[:0]
+
+    def _labelled(self, count, rs, shuffle):
+        parts = [self._queue]
+        have = self._queue.shape[0]
+        while have < count:
+            nxt = rs.permutation(self.lab_rows) if shuffle else self.lab_rows
+            parts.append(nxt)
+            have += nxt.shape[0]
+        rows = np.concatenate(parts)
+        self._queue = rows[count:]
+        return rows[:count]
+
+    def epoch(self, rs, shuffle):
+        """Row order of one epoch, cut into consecutive ``batch_rows``
+        chunks by the engine (only the last unlabeled part can be short)."""
+        unl = rs.permutation(self.unl_rows) if shuffle else self.unl_rows
+        n_batches = -(-unl.shape[0] // self.n_unl)
+        lab = self._labelled(n_batches * self.n_lab, rs, shuffle)
+        order = np.empty(lab.shape[0] + unl.shape[0], dtype=np.int64)
+        for b in range(n_batches):
+            o = b * self.batch_rows
+            order[o : o + self.n_lab] = lab[b * self.n_lab : (b + 1) * self.n_lab]
+            u = unl[b * self.n_unl : (b + 1) * self.n_unl]
+            order[o + self.n_lab : o + self.n_lab + u.shape[0]] = u
+        return order

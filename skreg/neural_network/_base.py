@@ -231,6 +231,13 @@ class BaseMultilayerPerceptron(BaseEstimator):
         """The early-stopping score of the weights ``theta`` (higher is better)."""
         raise NotImplementedError
 
+    def _minibatch_streams(self, y, batch_size):
+        """How an epoch's minibatches are drawn: None for scikit-learn's
+        single reshuffled stream of ``batch_size`` rows, or an object with
+        ``batch_rows`` (the largest batch) and ``epoch(rs, shuffle)`` (the
+        row order of one epoch, cut into consecutive ``batch_rows`` chunks)."""
+        return None
+
     def _init_random_state(self, rs):
         """Draw extra seeds at the first fit (default: none, so the plain
         network consumes ``random_state`` exactly as scikit-learn does)."""
@@ -533,8 +540,11 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 )
             bs = int(np.clip(self.batch_size, 1, n))
 
+        # None: one stream of minibatches of bs rows, reshuffled each epoch
+        streams = self._minibatch_streams(y_tr, bs)
+        rows = bs if streams is None else streams.batch_rows
         k = 0 if tangents is None else tangents.shape[1]
-        engine = Engine(cfg, layout, out_kind, dtype, bs, n_tangents=k)
+        engine = Engine(cfg, layout, out_kind, dtype, rows, n_tangents=k)
         state = engine.state(theta, self._opt_m, self._opt_v)
         data = engine.data(X_tr, y_tr, sw_tr, tv_tr)
         seed = int(getattr(self, "_dropout_seed", 0))
@@ -550,12 +560,16 @@ class BaseMultilayerPerceptron(BaseEstimator):
             for _ in range(self.max_iter):
                 if stop is not None and stop.is_set():
                     raise KeyboardInterrupt
-                if self.shuffle:
-                    sample_idx = _shuffle_like_sklearn(sample_idx, rs)
+                if streams is not None:
+                    order = streams.epoch(rs, self.shuffle)
+                else:
+                    if self.shuffle:
+                        sample_idx = _shuffle_like_sklearn(sample_idx, rs)
+                    order = sample_idx
                 status, acc, self._step, self._opt_t = engine.run_epoch(
                     state,
                     data,
-                    sample_idx,
+                    order,
                     seed,
                     self._step,
                     self._opt_t,
@@ -564,8 +578,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 if status != Status.OK:
                     raise _nonfinite_error(f"epoch {self.n_iter_ + 1}")
                 self.n_iter_ += 1
-                self.loss_ = float(acc / n)
-                self.t_ += n
+                self.loss_ = float(acc / order.shape[0])
+                self.t_ += order.shape[0]
                 self.loss_curve_.append(self.loss_)
 
                 if early_stopping:
@@ -658,6 +672,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return np.ascontiguousarray(X, dtype=self._model_dtype())
+
 
 def _shuffle_like_sklearn(idx, rs):
     """``sklearn.utils.shuffle(idx, random_state=rs)`` without its overhead."""

@@ -104,7 +104,7 @@ ENGINE_PARAMS = """\
         scikit-learn MLP, or a pair of lists like ``coefs_`` and
         ``intercepts_``).  Adds ``tie_alpha * ||theta - theta_ref||^2`` over
         all weights and intercepts to each minibatch's loss (parameter
-        tying, SPEC section 1).  ``clone`` (hence GridSearchCV) resets
+        tying, *Deep Learning* section 7.9).  ``clone`` (hence GridSearchCV) resets
         estimator-valued parameters, so pass the pair there.
 
     tie_alpha : float, default=1e-2
@@ -121,10 +121,10 @@ ATTRIBUTES = """\
     best_loss_ : float or None
         Minimum training loss (None with early stopping).
 
-    loss_curve_ : list of shape (n_iter_,)
+    loss_curve_ : list of shape (`n_iter_`,)
         Loss of every epoch (stochastic solvers).
 
-    validation_scores_ : list of shape (n_iter_,) or None
+    validation_scores_ : list of shape (`n_iter_`,) or None
         Validation accuracy of every epoch (early stopping only).
 
     best_validation_score_ : float or None
@@ -142,7 +142,7 @@ ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit (string column names only).
 
     n_iter_ : int
