@@ -705,8 +705,8 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         The ensemble consumes ``sample_weight`` itself (request it with
         ``set_fit_request(sample_weight=True)``) and routes the other
         parameters of ``fit`` to the members' ``fit``, as requested by the
-        template.  Please check :ref:`User Guide <metadata_routing>` on how
-        the routing mechanism works.
+        template (scikit-learn's metadata routing: enable it with
+        ``sklearn.set_config(enable_metadata_routing=True)``).
 
         Returns
         -------
