@@ -150,9 +150,11 @@ def main():
         return time.perf_counter() - start
 
     methods = {
-        "skreg default (n_candidates=20)": lambda: TangentDistanceKNN(n_jobs=2),
+        "skreg default (n_candidates=20)": lambda: TangentDistanceKNN(
+            n_neighbors=1, n_jobs=2
+        ),
         "skreg exact (n_candidates=None)": lambda: TangentDistanceKNN(
-            n_candidates=None, n_jobs=2
+            n_neighbors=1, n_candidates=None, n_jobs=2
         ),
         "sklearn KNN Euclidean brute": lambda: KNeighborsClassifier(
             1, algorithm="brute"
@@ -177,7 +179,8 @@ def main():
             f"{statistics.median(t) * 1e3:8.1f} ms  "
             f"accuracy {np.mean(preds[name] == yq):.4f}"
         )
-    exact_model = TangentDistanceKNN(n_candidates=None, n_jobs=2).fit(Xt, yt)
+    exact_model = TangentDistanceKNN(n_neighbors=1, n_candidates=None, n_jobs=2)
+    exact_model.fit(Xt, yt)
 
     def single_blas(fn):
         def run(*a):

@@ -1,11 +1,12 @@
-"""BaggedMLPClassifier: bagging of skreg neural networks (SPEC section 3).
+"""BaggedMLPClassifier: bagging of neural networks (SPEC section 3).
 
 How the members are trained (and why it is fast)
 -------------------------------------------------
 * Every member's seed is drawn up front from ``random_state``; a member's
-  bootstrap indices and its network's ``random_state`` both derive from that
-  one seed, so the ensemble does not depend on the order or the place in
-  which members are trained (``n_jobs``, joblib backend, dask).
+  columns, bootstrap indices and network ``random_state`` all derive from
+  that one seed (with scikit-learn's BaggingClassifier's random streams),
+  so the ensemble does not depend on the order or the place in which
+  members are trained (``n_jobs``, joblib backend, dask).
 * A bootstrap sample of size n holds only ~63.2% distinct rows.  A member
   is trained on those distinct rows with their multiplicities as
   ``sample_weight`` (the engine's objective is ``sum_i s_i l_i / sum_i s_i``,
@@ -33,6 +34,11 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..utils._blas import single_threaded_blas
@@ -42,15 +48,18 @@ from ..utils._sklearn_compat import (
     Interval,
     RealNotInt,
     StrOptions,
+    _check_sample_weight,
     _fit_context,
+    _raise_for_params,
+    _routing_enabled,
     check_is_fitted,
     validate_data,
 )
 from ..utils._validation import restore_state_on_error
 from ._members import (
     _MAX_INT,
+    DrawSpec,
     _clone_template,
-    _draw_member,
     _fit_member,
     _member_oob,
     _member_predict,
@@ -72,39 +81,72 @@ class ErrorDecomposition(NamedTuple):
 
 
 class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
-    """Bagging of skreg neural classifiers, trained in parallel threads.
+    """Bagging of neural classifiers, trained in parallel threads.
 
     Each of ``n_estimators`` copies of the template network is trained on its
     own bootstrap sample of the training data (drawn with replacement, or
-    without when ``bootstrap=False``); the ensemble averages the members'
-    probabilities (soft voting) or takes their majority label (hard voting).
-    Any regularizer of the engine (weight decay, activation penalties,
-    tying, max-norm, dropout) works inside the members.
+    without when ``bootstrap=False``), optionally on a random subset of the
+    columns (``max_features``, ``bootstrap_features``: random subspaces and
+    random patches); the ensemble averages the members' probabilities (soft
+    voting) or takes their majority label (hard voting).  Any regularizer
+    of the engine (weight decay, activation penalties, tying, max-norm,
+    dropout) works inside the members.
 
-    Members are trained on the *distinct* rows of their bootstrap sample
-    with the multiplicities as sample weights (~63.2% of the rows per epoch,
-    same expected gradient; see Notes), on joblib threads.
+    skreg members are trained on the *distinct* rows of their bootstrap
+    sample with the multiplicities as sample weights (~63.2% of the rows
+    per epoch, same expected gradient; see Notes), on joblib threads.
+    scikit-learn's own ``MLPClassifier`` is accepted too and trained through
+    its own ``fit``, exactly as :class:`~sklearn.ensemble.BaggingClassifier`
+    trains it.
 
     Parameters
     ----------
-    estimator : skreg neural classifier, default=None
+    estimator : skreg neural classifier or sklearn MLPClassifier, default=None
         Template of the members: an instance of a skreg neural classifier
-        (a subclass of ``skreg.neural_network._classifier.BaseMLPClassifier``, e.g.
-        :class:`~skreg.neural_network.MLPClassifier` or
-        :class:`~skreg.neural_network.DropoutMLPClassifier`).  ``None`` means
-        ``MLPClassifier()``.  Each member is a clone with its own
-        ``random_state``.
+        (a subclass of ``skreg.neural_network._classifier.BaseMLPClassifier``,
+        e.g. :class:`~skreg.neural_network.MLPClassifier` or
+        :class:`~skreg.neural_network.DropoutMLPClassifier`), or of
+        :class:`sklearn.neural_network.MLPClassifier`.  ``None`` means
+        skreg's ``MLPClassifier()``.  Each member is a clone with its own
+        ``random_state``.  For any other estimator use
+        :class:`sklearn.ensemble.BaggingClassifier`.
 
     n_estimators : int, default=10
         Number of members (k).
 
-    max_samples : int or float, default=1.0
-        Size of each member's sample: an int is a number of rows (at most
-        ``n_samples``), a float in (0, 1] a fraction of ``n_samples``.
+    max_samples : int, float or None, default=None
+        Number of rows drawn for each member, as in scikit-learn's
+        BaggingClassifier:
+
+        - None: ``n_samples`` rows, whatever ``sample_weight`` is;
+        - int: ``max_samples`` rows (more than ``n_samples`` only with
+          ``bootstrap=True``);
+        - float in (0, 1]: ``int(max_samples * n_samples)`` rows, or
+          ``int(max_samples * sample_weight.sum())`` when fitting with
+          sample weights and ``bootstrap=True`` (at least 1).  Without
+          replacement a row is drawn at most once, so the fraction is
+          then of ``n_samples`` even with sample weights (scikit-learn
+          takes the weight sum there too, and raises when it exceeds
+          ``n_samples``).
+
+        .. versionchanged:: 0.1
+           The default is None (was 1.0, which without sample weights
+           drew the same ``n_samples`` rows); a float is truncated as in
+           scikit-learn (was rounded), and an int may exceed
+           ``n_samples`` when bootstrapping.
+
+    max_features : int or float, default=1.0
+        Number of columns each member sees (drawn without replacement
+        unless ``bootstrap_features=True``): an int, or a float in (0, 1]
+        giving ``max(1, int(max_features * n_features))``.  Each member
+        predicts from its own columns (``estimators_features_``).
 
     bootstrap : bool, default=True
-        Draw with replacement (bagging).  If False, each member gets
+        Draw rows with replacement (bagging).  If False, each member gets
         ``max_samples`` distinct rows drawn without replacement.
+
+    bootstrap_features : bool, default=False
+        Draw the columns with replacement.
 
     voting : {'soft', 'hard'}, default='soft'
         'soft' averages the members' ``predict_proba``; 'hard' predicts the
@@ -119,8 +161,8 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     warm_start : bool, default=False
         Keep the fitted members and add ``n_estimators - len(estimators_)``
-        new ones at the next ``fit`` (on the same data).  The result is
-        bit-identical to fitting all members at once.
+        new ones at the next ``fit`` (on the same data and sample weights).
+        The result is bit-identical to fitting all members at once.
 
     n_jobs : int, default=None
         Number of members trained (and evaluated) at the same time, on joblib
@@ -128,27 +170,35 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         context, -1 means all cores.  Results do not depend on it.
 
     random_state : int, RandomState instance or None, default=None
-        Draws the members' seeds (each seed gives a member's bootstrap
-        sample and its network's ``random_state``).
+        Draws the members' seeds (each seed gives a member's columns, its
+        bootstrap sample and its network's ``random_state``, drawn as
+        scikit-learn's BaggingClassifier draws them).
 
     verbose : int, default=0
         Verbosity of the joblib loop over members.
 
     Attributes
     ----------
-    estimator_ : BaseMLPClassifier
+    estimator_ : estimator
         The template the members were cloned from.
 
-    estimators_ : list of BaseMLPClassifier
-        The fitted members; every member has the ensemble's ``classes_``.
+    estimators_ : list of estimators
+        The fitted members; every skreg member has the ensemble's
+        ``classes_``.
 
     estimators_samples_ : list of ndarray of shape (n_drawn,)
         The in-bag row indices of each member (with repeats when
         bootstrapping), regenerated from the stored seeds as in
         scikit-learn.
 
+    estimators_features_ : list of ndarray of shape (n_features_drawn,)
+        The columns of ``X`` each member was trained on, and predicts from.
+
     classes_ : ndarray of shape (n_classes,)
         The class labels.
+
+    n_classes_ : int
+        The number of classes.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -158,7 +208,8 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     oob_score_ : float
         Accuracy of the out-of-bag predictions over the samples that are out
-        of bag for at least one member (only if ``oob_score=True``).
+        of bag for at least one member (only if ``oob_score=True``);
+        unweighted, as in scikit-learn, when fitting with sample weights.
 
     oob_decision_function_ : ndarray of shape (n_samples, n_classes)
         Out-of-bag mean probabilities (soft) or vote fractions (hard) of each
@@ -192,6 +243,31 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     every member has the ensemble's classes and output units; its output
     for a class it never saw with positive weight is pushed toward 0.
 
+    **Sample weights** follow scikit-learn >= 1.8 (its PR #31414): they are
+    the probabilities of the draw, not weights handed to the members, so
+    with ``bootstrap=True`` a weight of 2 and a duplicated row are the same
+    in distribution (not draw for draw: the draws use different random
+    numbers).  Equal weights draw as no weights, so
+    ``sample_weight=np.ones(n)`` fits the same ensemble as None.  Without
+    replacement, rows of weight 0 are never drawn, and at most the number
+    of positive-weight rows are drawn.
+
+    **Columns.**  With ``max_features < n_features`` or
+    ``bootstrap_features=True`` a member is trained on, and predicts from,
+    ``X[:, estimators_features_[i]]`` (random subspaces, Ho 1998; random
+    patches, Louppe and Geurts 2012); :meth:`error_decomposition` uses the
+    members' own columns too.
+
+    **scikit-learn members.**  A ``sklearn.neural_network.MLPClassifier``
+    template is cloned and trained through its own ``fit`` as
+    BaggingClassifier trains it: on all n rows with
+    ``sample_weight=bincount(indices)`` when its ``fit`` takes sample
+    weights (scikit-learn >= 1.7), else on the drawn rows with repeats.
+    The columns, rows and network seeds being drawn as BaggingClassifier
+    draws them, ``BaggedMLPClassifier(sklearn_mlp)`` and
+    ``BaggingClassifier(sklearn_mlp)`` fit the same members.  One Ctrl-C
+    stops them within an epoch too.
+
     **Out of bag.**  A sample that is in every member's sample has no
     out-of-bag vote.  scikit-learn's BaggingClassifier then predicts class 0
     for it and counts it in ``oob_score_`` (biasing the score); here it is
@@ -217,6 +293,12 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     ----------
     Breiman, L. (1996). Bagging predictors. Machine Learning 24(2), 123-140.
 
+    Ho, T. K. (1998). The random subspace method for constructing decision
+    forests. IEEE TPAMI 20(8), 832-844.
+
+    Louppe, G. and Geurts, P. (2012). Ensembles on random patches. ECML
+    PKDD 2012, 346-361.
+
     Goodfellow, I., Bengio, Y. and Courville, A. (2016). Deep Learning,
     section 7.11 (bagging and other ensemble methods).
 
@@ -237,13 +319,21 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        # any estimator passes here (as in BaggingClassifier), so that one
+        # that is not a network gets the error pointing to BaggingClassifier
+        "estimator": [HasMethods(["fit", "predict"]), None],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "max_samples": [
+            None,
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="right"),
+        ],
+        "max_features": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="right"),
         ],
         "bootstrap": ["boolean"],
+        "bootstrap_features": ["boolean"],
         "voting": [StrOptions({"soft", "hard"})],
         "oob_score": ["boolean"],
         "warm_start": ["boolean"],
@@ -257,8 +347,10 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         estimator=None,
         n_estimators=10,
         *,
-        max_samples=1.0,
+        max_samples=None,
+        max_features=1.0,
         bootstrap=True,
+        bootstrap_features=False,
         voting="soft",
         oob_score=False,
         warm_start=False,
@@ -269,7 +361,9 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.max_samples = max_samples
+        self.max_features = max_features
         self.bootstrap = bootstrap
+        self.bootstrap_features = bootstrap_features
         self.voting = voting
         self.oob_score = oob_score
         self.warm_start = warm_start
@@ -279,6 +373,8 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ validation
     def _make_template(self):
+        from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
+
         from ..neural_network import MLPClassifier
         from ..neural_network._classifier import BaseMLPClassifier
 
@@ -289,25 +385,72 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "estimator must be an instance, e.g. MLPClassifier(), not the class "
                 f"{self.estimator.__name__}."
             )
-        if not isinstance(self.estimator, BaseMLPClassifier):
+        if not isinstance(self.estimator, BaseMLPClassifier | SklearnMLPClassifier):
             raise TypeError(
                 "estimator must be a skreg neural classifier (an instance of a "
                 "subclass of skreg.neural_network._classifier.BaseMLPClassifier, e.g. "
-                "skreg.neural_network.MLPClassifier), got "
-                f"{type(self.estimator).__name__}."
+                "skreg.neural_network.MLPClassifier) or scikit-learn's "
+                "sklearn.neural_network.MLPClassifier, got "
+                f"{type(self.estimator).__name__}. To bag any other estimator, use "
+                "sklearn.ensemble.BaggingClassifier(estimator=...)."
             )
         return self.estimator
 
-    def _n_drawn(self, n_samples):
+    def _n_drawn(self, n_samples, sample_weight):
+        """Rows drawn per member, with scikit-learn's meaning of max_samples
+        (``_get_n_samples_bootstrap`` in ``sklearn/ensemble/_bootstrap.py``)."""
         ms = self.max_samples
-        if isinstance(ms, Integral):
-            if ms > n_samples:
-                raise ValueError(
-                    f"max_samples={ms} must be at most n_samples={n_samples} "
-                    "(or a fraction in (0, 1])."
+        if ms is None:
+            n_drawn = n_samples
+        elif isinstance(ms, Integral):
+            n_drawn = int(ms)
+        else:
+            # a fraction of the weight sum, as in scikit-learn -- except
+            # without replacement, where a row is drawn at most once and the
+            # sum counts nothing that can be drawn (scikit-learn raises when
+            # it exceeds n_samples, and draws 1 row when it is 1)
+            weighted = sample_weight is not None and self.bootstrap
+            total = float(sample_weight.sum()) if weighted else n_samples
+            n_drawn = max(int(ms * total), 1)
+            if n_drawn < max(10, n_samples ** (1 / 3)):
+                of = f"the sample weights' sum {total:g}" if weighted else (
+                    f"n_samples={n_samples}"
+                )  # fmt: skip
+                warnings.warn(
+                    f"max_samples={ms} times {of} draws only {n_drawn} rows per "
+                    "member; pass max_samples as an integer instead.",
+                    UserWarning,
+                    stacklevel=5,  # _n_drawn < _fit < fit < _fit_context < caller
                 )
-            return int(ms)
-        return max(1, int(round(ms * n_samples)))
+        if not self.bootstrap:
+            if n_drawn > n_samples:
+                raise ValueError(
+                    f"Effective max_samples={n_drawn} must be <= n_samples="
+                    f"{n_samples} to be able to sample without replacement."
+                )
+            if sample_weight is not None:
+                # rows of weight 0 cannot be drawn without replacement: draw
+                # every other row rather than fail (scikit-learn#34884)
+                n_drawn = min(n_drawn, int(np.count_nonzero(sample_weight)))
+        return n_drawn
+
+    def _n_features_drawn(self, n_features):
+        mf = self.max_features
+        n = mf if isinstance(mf, Integral) else int(mf * n_features)
+        if n > n_features:
+            raise ValueError(f"max_features={mf} must be <= n_features={n_features}.")
+        return max(1, int(n))
+
+    def _spec(self):
+        return DrawSpec(
+            self._n_samples,
+            self.n_features_in_,
+            self._n_drawn_fit,
+            self._n_features_drawn_fit,
+            self._bootstrap_fit,
+            self._bootstrap_features_fit,
+            self._sample_weight,
+        )
 
     def _parallel(self, n_tasks):
         n_jobs = min(effective_n_jobs(self.n_jobs), n_tasks)
@@ -315,7 +458,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the ensemble (or add members when ``warm_start=True``).
 
         Parameters
@@ -324,16 +467,31 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels (any type).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, used as scikit-learn's BaggingClassifier uses
+            them: each member's rows are drawn with probabilities
+            proportional to the weights (a row of weight 0 is never drawn),
+            and with ``bootstrap=True`` a float ``max_samples`` is a
+            fraction of their sum, so that an integer weight m counts as m
+            copies of the row, in distribution.  Not passed on to the
+            members.
+        **fit_params : dict
+            Parameters routed to the members' ``fit`` (e.g. ``tangents`` of
+            :class:`~skreg.neural_network.TangentPropMLPClassifier`), indexed
+            by each member's rows (and, for ``tangents``, columns).  Only
+            with ``sklearn.set_config(enable_metadata_routing=True)`` and a
+            member that requests them (``set_fit_request``).
 
         Returns
         -------
         self : object
             The fitted ensemble.
         """
+        _raise_for_params(fit_params, self, "fit")
         with restore_state_on_error(self):  # an interrupted fit changes nothing
-            return self._fit(X, y)
+            return self._fit(X, y, sample_weight, fit_params)
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight, fit_params):
         template = self._make_template()
         if self.oob_score and not self.bootstrap:
             raise ValueError(
@@ -345,35 +503,42 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=not warm)
         check_classification_targets(y)
         X = np.ascontiguousarray(X)
-        n_samples = X.shape[0]
+        n_samples, n_features = X.shape
         classes, y_enc = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(
                 "The classifier needs samples of at least 2 classes in the data, "
                 f"but the data contains only one class: {classes[0]!r}."
             )
-        n_drawn = self._n_drawn(n_samples)
+        if sample_weight is not None:
+            sample_weight = self._check_sample_weight(sample_weight, X)
+        n_drawn = self._n_drawn(n_samples, sample_weight)
+        n_features_drawn = self._n_features_drawn(n_features)
+        if sample_weight is not None and np.all(sample_weight == sample_weight[0]):
+            # equal weights draw like no weights (so sample_weight=np.ones(n)
+            # fits the same ensemble as None); only their sum mattered above
+            sample_weight = None
+        if _routing_enabled():
+            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
 
         if warm:
-            if not np.array_equal(classes, self.classes_):
-                raise ValueError(
-                    "warm_start=True needs the same classes as the previous fit: "
-                    f"got {classes}, previously {self.classes_}."
-                )
-            if n_samples != self._n_samples or n_drawn != self._n_drawn_fit:
-                raise ValueError(
-                    "warm_start=True adds members trained on the same data: "
-                    f"got {n_samples} samples (max_samples -> {n_drawn}), the "
-                    f"previous fit had {self._n_samples} ({self._n_drawn_fit})."
-                )
+            self._check_warm_start(
+                classes, n_samples, n_drawn, n_features_drawn, sample_weight
+            )
             if X.dtype != self._dtype():
                 X = X.astype(self._dtype())
         else:
             self.estimators_ = []
+            self.estimators_features_ = []
             self._seeds = np.empty(0, dtype=np.int64)
             self.classes_ = classes
+            self.n_classes_ = int(classes.shape[0])
             self._n_samples = n_samples
             self._n_drawn_fit = n_drawn
+            self._n_features_drawn_fit = n_features_drawn
+            self._bootstrap_fit = bool(self.bootstrap)
+            self._bootstrap_features_fit = bool(self.bootstrap_features)
+            self._sample_weight = sample_weight
         self.estimator_ = _clone_template(template, template.random_state)
 
         n_more = self.n_estimators - len(self.estimators_)
@@ -387,7 +552,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "Warm-start fitting without increasing n_estimators does not fit "
                 "new members.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,  # _fit < fit < _fit_context < caller
             )
             return self
 
@@ -398,8 +563,9 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
             random_state.randint(_MAX_INT, size=len(self.estimators_))
         seeds = random_state.randint(_MAX_INT, size=n_more).astype(np.int64)
 
+        spec = self._spec()
         with single_threaded_blas(), stop_token() as stop:
-            members = self._parallel(n_more)(
+            fitted = self._parallel(n_more)(
                 delayed(_fit_member)(
                     template,
                     X,
@@ -407,13 +573,16 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                     y_enc,
                     classes.shape[0],
                     int(s),
-                    n_drawn,
-                    self.bootstrap,
+                    spec,
                     stop,
+                    fit_params,
                 )
                 for s in seeds
             )
-        self.estimators_ = list(self.estimators_) + list(members)
+        self.estimators_ = list(self.estimators_) + [est for est, _ in fitted]
+        self.estimators_features_ = list(self.estimators_features_) + [
+            f for _, f in fitted
+        ]
         self._seeds = np.concatenate([self._seeds, seeds])
 
         if self.oob_score:
@@ -424,17 +593,74 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                     delattr(self, name)
         return self
 
+    def _check_sample_weight(self, sample_weight, X):
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if np.any(sample_weight < 0):
+            raise ValueError("Negative values in data passed to sample_weight.")
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight sums to 0: no row can be drawn for the members."
+            )
+        if not self.bootstrap:
+            warnings.warn(
+                f"When fitting {type(self).__name__} with sample_weight it is "
+                f"recommended to use bootstrap=True, got {self.bootstrap}: only "
+                "draws with replacement give the weights their frequency meaning.",
+                UserWarning,
+                stacklevel=5,  # (_check_sample_weight) < _fit < fit < _fit_context
+            )
+        return sample_weight
+
+    def _check_warm_start(self, classes, n_samples, n_drawn, n_feat, sample_weight):
+        if not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                "warm_start=True needs the same classes as the previous fit: "
+                f"got {classes}, previously {self.classes_}."
+            )
+        same_weights = (sample_weight is None and self._sample_weight is None) or (
+            sample_weight is not None
+            and self._sample_weight is not None
+            and np.array_equal(sample_weight, self._sample_weight)
+        )
+        if (
+            n_samples != self._n_samples
+            or n_drawn != self._n_drawn_fit
+            or n_feat != self._n_features_drawn_fit
+            or not same_weights
+        ):
+            raise ValueError(
+                "warm_start=True adds members trained on the same data: "
+                f"got {n_samples} samples (max_samples -> {n_drawn}, max_features "
+                f"-> {n_feat}), the previous fit had {self._n_samples} "
+                f"({self._n_drawn_fit}, {self._n_features_drawn_fit})"
+                + ("" if same_weights else " and other sample weights")
+                + "."
+            )
+        if (self.bootstrap, self.bootstrap_features) != (
+            self._bootstrap_fit,
+            self._bootstrap_features_fit,
+        ):
+            raise ValueError(
+                "warm_start=True adds members drawn as the previous ones: "
+                "bootstrap and bootstrap_features must not change (previously "
+                f"{self._bootstrap_fit} and {self._bootstrap_features_fit})."
+            )
+
     def _dtype(self):
         return self.estimators_[0].coefs_[0].dtype
 
     def _set_oob_score(self, X, y_enc):
         n, n_classes = X.shape[0], self.classes_.shape[0]
+        spec = self._spec()
         with single_threaded_blas():
             parts = self._parallel(len(self.estimators_))(
-                delayed(_member_oob)(
-                    est, X, self.classes_, int(s), self._n_drawn_fit, self.bootstrap
+                delayed(_member_oob)(est, f, X, self.classes_, int(s), spec)
+                for est, f, s in zip(
+                    self.estimators_,
+                    self.estimators_features_,
+                    self._seeds,
+                    strict=True,
                 )
-                for est, s in zip(self.estimators_, self._seeds, strict=True)
             )
         acc = np.zeros((n, n_classes))
         votes = np.zeros(n)
@@ -458,7 +684,7 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                 "oob_score_ (their oob_decision_function_ rows are NaN). Use more "
                 "estimators for a reliable out-of-bag estimate.",
                 UserWarning,
-                stacklevel=4,  # _set_oob_score < fit < _fit_context < caller
+                stacklevel=5,  # _set_oob_score < _fit < fit < _fit_context < caller
             )
         if has.any():
             pred = np.argmax(dec[has], axis=1)
@@ -470,10 +696,35 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
     def estimators_samples_(self):
         """The in-bag row indices of each member (regenerated from the seeds)."""
         check_is_fitted(self)
-        return [
-            _draw_member(int(s), self._n_samples, self._n_drawn_fit, self.bootstrap)[1]
-            for s in self._seeds
-        ]
+        spec = self._spec()
+        return [spec.draw(int(s))[2] for s in self._seeds]
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        The ensemble consumes ``sample_weight`` itself (request it with
+        ``set_fit_request(sample_weight=True)``) and routes the other
+        parameters of ``fit`` to the members' ``fit``, as requested by the
+        template (scikit-learn's metadata routing: enable it with
+        ``sklearn.set_config(enable_metadata_routing=True)``).
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating routing information.
+        """
+        if self.estimator is None:
+            from ..neural_network import MLPClassifier
+
+            template = MLPClassifier()
+        else:
+            template = self.estimator
+        router = MetadataRouter(owner=type(self).__name__).add_self_request(self)
+        return router.add(
+            estimator=template,
+            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
 
     # -------------------------------------------------------------- predict
     def _validate_X(self, X):
@@ -486,8 +737,10 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         parallel = self._parallel(len(self.estimators_))
         with single_threaded_blas():
             return parallel(
-                delayed(_member_predict)(est, X, self.classes_)
-                for est in self.estimators_
+                delayed(_member_predict)(est, f, X, self.classes_)
+                for est, f in zip(
+                    self.estimators_, self.estimators_features_, strict=True
+                )
             )
 
     def predict_proba(self, X):

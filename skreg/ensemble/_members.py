@@ -2,11 +2,17 @@
 weights, its training and its predictions (module level, so every joblib
 backend can ship them)."""
 
+from contextlib import contextmanager
+from typing import NamedTuple
+
 import numpy as np
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils.random import sample_without_replacement
+from sklearn.utils.validation import has_fit_parameter
 
 from ..utils._blas import single_threaded_blas
 from ..utils._interrupt import stop_event
+from ..utils._sklearn_compat import _check_method_params
 
 _MAX_INT = np.iinfo(np.int32).max
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -18,18 +24,73 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # package-wide one (skreg.utils._blas), entered first in the calling thread.
 
 
+# --- the draw ---------------------------------------------------------------------
+class DrawSpec(NamedTuple):
+    """How every member's columns and rows are drawn (fixed at the first fit)."""
+
+    n_samples: int
+    n_features: int
+    n_drawn: int
+    n_features_drawn: int
+    bootstrap: bool
+    bootstrap_features: bool
+    sample_weight: np.ndarray | None  # None: uniform draws
+
+    def draw(self, seed):
+        """The member's network seed, its columns and its in-bag rows.
+
+        The same random streams as scikit-learn's ``BaggingClassifier``
+        (``_set_random_states`` and ``_generate_bagging_indices`` in
+        ``sklearn/ensemble/_bagging.py``): the network's ``random_state`` is
+        the first draw of ``RandomState(seed)``, the columns then the rows
+        come from a fresh ``RandomState(seed)``, rows by ``randint`` /
+        ``sample_without_replacement`` or, with sample weights, by
+        ``choice`` with probabilities proportional to the weights.  So
+        ``estimators_features_`` and ``estimators_samples_`` equal
+        BaggingClassifier's for the same ``random_state`` and data.
+
+        Returns ``(net_seed, features, indices)``.
+        """
+        net_seed = int(np.random.RandomState(seed).randint(_MAX_INT))
+        rs = np.random.RandomState(seed)
+        d, d_drawn = self.n_features, self.n_features_drawn
+        if self.bootstrap_features:
+            features = rs.randint(0, d, d_drawn)
+        else:
+            features = sample_without_replacement(d, d_drawn, random_state=rs)
+        n, n_drawn = self.n_samples, self.n_drawn
+        if self.sample_weight is not None:
+            p = self.sample_weight / np.sum(self.sample_weight)
+            idx = rs.choice(n, n_drawn, replace=self.bootstrap, p=p)
+        elif self.bootstrap:
+            idx = rs.randint(0, n, n_drawn)
+        else:
+            idx = sample_without_replacement(n, n_drawn, random_state=rs)
+        return (
+            net_seed,
+            features.astype(np.intp, copy=False),
+            idx.astype(np.intp, copy=False),
+        )
+
+
+def _all_columns(features, n_features):
+    """Whether a member's ``features`` are every column, in order."""
+    return features.shape[0] == n_features and np.array_equal(
+        features, np.arange(n_features)
+    )
+
+
+def _take(X, rows, features):
+    """``X[rows][:, features]`` as a C-contiguous array, copying only what
+    is needed (``rows`` None: every row)."""
+    if _all_columns(features, X.shape[1]):
+        return X if rows is None else X[rows]
+    if rows is None:
+        return np.ascontiguousarray(X[:, features])
+    return X[np.ix_(rows, features)]
+
+
 # --- one member -----------------------------------------------------------------
-def _draw_member(seed, n_samples, n_drawn, bootstrap):
-    """The member's network seed and its in-bag indices (sklearn's layout)."""
-    rs = np.random.RandomState(seed)
-    net_seed = int(rs.randint(_MAX_INT))
-    if bootstrap:
-        idx = rs.randint(0, n_samples, n_drawn)
-    else:
-        idx = np.sort(rs.permutation(n_samples)[:n_drawn])
-    return net_seed, idx.astype(np.intp, copy=False)
-
-
 def _member_rows(counts, y_enc, n_classes, min_per_class):
     """Distinct in-bag rows and their weights (multiplicities).
 
@@ -72,31 +133,121 @@ def _scaled_batch_size(est, n_drawn, n_weighted, n_rows):
     return max(1, min(scaled, n_train))
 
 
-def _fit_member(template, X, y, y_enc, n_classes, seed, n_drawn, bootstrap,
-                stop=None):  # fmt: skip
+def _member_fit_params(fit_params, X, rows, features):
+    """Routed fit parameters for a member trained on ``rows`` and ``features``.
+
+    Per-sample parameters are indexed by row as scikit-learn's
+    BaggingClassifier indexes them (``_check_method_params``).  Tangent
+    vectors (``tangents`` of shape (n_samples, n_tangents, n_features), the
+    one feature-shaped fit parameter of skreg's networks) also keep the
+    member's columns: the projection onto a column subset is linear, so
+    the projected tangents are exactly the tangents of the projected data.
+    """
+    if not fit_params:
+        return {}
+    if rows is not None:
+        fit_params = _check_method_params(X, params=fit_params, indices=rows)
+    tangents = fit_params.get("tangents")
+    if tangents is not None and not _all_columns(features, X.shape[1]):
+        fit_params = {**fit_params, "tangents": np.asarray(tangents)[..., features]}
+    return fit_params
+
+
+def _fit_member(template, X, y, y_enc, n_classes, seed, spec, stop=None,
+                fit_params=None):  # fmt: skip
     """Train one member; module level so every joblib backend can ship it.
-    ``stop`` is the ensemble's stop token (see ``skreg.utils._interrupt``)."""
+
+    ``spec`` is the ensemble's :class:`DrawSpec`, ``stop`` its stop token
+    (see ``skreg.utils._interrupt``), ``fit_params`` the parameters routed
+    to the members' ``fit``.  Returns ``(member, features)``.
+    """
+    from ..neural_network._classifier import BaseMLPClassifier
+
     with single_threaded_blas():
-        n = X.shape[0]
-        net_seed, idx = _draw_member(seed, n, n_drawn, bootstrap)
-        counts = np.bincount(idx, minlength=n)
+        net_seed, features, idx = spec.draw(seed)
+        counts = np.bincount(idx, minlength=spec.n_samples)
         est = _clone_template(template, net_seed)
+        if not isinstance(est, BaseMLPClassifier):
+            _fit_foreign_member(est, X, y, counts, idx, features, stop, fit_params)
+            return est, features
         rows, weights = _member_rows(
             counts, y_enc, n_classes, 2 if est.early_stopping else 1
         )
         n_weighted = int(np.count_nonzero(weights))
-        if est.solver in _STOCHASTIC_SOLVERS and n_weighted < n_drawn:
+        if est.solver in _STOCHASTIC_SOLVERS and n_weighted < spec.n_drawn:
             est.set_params(
-                batch_size=_scaled_batch_size(est, n_drawn, n_weighted, rows.shape[0])
+                batch_size=_scaled_batch_size(
+                    est, spec.n_drawn, n_weighted, rows.shape[0]
+                )
             )
+        params = _member_fit_params(fit_params, X, rows, features)
         est._stop_event = stop_event(stop)
         try:
-            est.fit(X[rows], y[rows], sample_weight=weights)
+            est.fit(_take(X, rows, features), y[rows], sample_weight=weights, **params)
         finally:
             del est._stop_event  # (not picklable, and no fitted state)
-    return est
+    return est, features
 
 
+def _fit_foreign_member(est, X, y, counts, idx, features, stop, fit_params):
+    """Train a scikit-learn network through its own ``fit``, as
+    BaggingClassifier does: on all rows with the bootstrap counts as
+    ``sample_weight`` when its ``fit`` takes one (scikit-learn >= 1.7),
+    else on the drawn rows with repeats."""
+    event = stop_event(stop)
+    if event is not None and event.is_set():
+        raise KeyboardInterrupt  # the ensemble was stopped before this member
+    with _stoppable(est, event):
+        if has_fit_parameter(est, "sample_weight"):
+            params = _member_fit_params(fit_params, X, None, features)
+            est.fit(_take(X, None, features), y, sample_weight=counts, **params)
+        else:
+            params = _member_fit_params(fit_params, X, idx, features)
+            est.fit(_take(X, idx, features), y[idx], **params)
+    if event is not None and event.is_set():
+        # scikit-learn's MLP catches KeyboardInterrupt in its epoch loop and
+        # returns its partial fit; the ensemble must still stop
+        raise KeyboardInterrupt
+
+
+#: Methods scikit-learn's MLPClassifier calls once per epoch (adam/sgd) or
+#: per function evaluation (lbfgs); a stop request is checked there.
+_PER_STEP_METHODS = ("_update_no_improvement_count", "_loss_grad_lbfgs")
+
+
+@contextmanager
+def _stoppable(est, event):
+    """Let ``event`` stop ``est.fit`` within an epoch, from any thread.
+
+    scikit-learn's MLP offers no stop hook, and Ctrl-C reaches the main
+    thread only; shadowing its per-epoch methods on the instance (removed
+    again afterwards) raises ``KeyboardInterrupt`` inside its loop when the
+    event is set.  A method a future release renames is simply not
+    shadowed: the member then stops at the end of its fit.
+    """
+    names = [n for n in _PER_STEP_METHODS if callable(getattr(type(est), n, None))]
+    if event is None or not names:
+        yield
+        return
+
+    def checked(method):
+        def call(*args, **kwargs):
+            if event.is_set():
+                raise KeyboardInterrupt
+            return method(*args, **kwargs)
+
+        return call
+
+    for name in names:
+        setattr(est, name, checked(getattr(est, name)))
+    try:
+        yield
+    finally:
+        for name in names:
+            vars(est).pop(name, None)
+
+
+# --- predictions ---------------------------------------------------------------
 def _member_proba(est, X, classes):
     """Member probabilities in the ensemble's class columns."""
     p = est.predict_proba(X)
@@ -107,16 +258,15 @@ def _member_proba(est, X, classes):
     return out
 
 
-def _member_oob(est, X, classes, seed, n_drawn, bootstrap):
+def _member_oob(est, features, X, classes, seed, spec):
     with single_threaded_blas():
-        n = X.shape[0]
-        _, idx = _draw_member(seed, n, n_drawn, bootstrap)
-        oob = np.flatnonzero(np.bincount(idx, minlength=n) == 0)
+        _, _, idx = spec.draw(seed)
+        oob = np.flatnonzero(np.bincount(idx, minlength=spec.n_samples) == 0)
         if oob.shape[0] == 0:
             return oob, None
-        return oob, _member_proba(est, X[oob], classes)
+        return oob, _member_proba(est, _take(X, oob, features), classes)
 
 
-def _member_predict(est, X, classes):
+def _member_predict(est, features, X, classes):
     with single_threaded_blas():
-        return _member_proba(est, X, classes)
+        return _member_proba(est, _take(X, None, features), classes)

@@ -1,5 +1,6 @@
 """Nearest neighbours under tangent distance."""
 
-from ._tangent_distance import TangentDistanceKNN, tangent_distance
+from ._classification import TangentDistanceKNN
+from ._tangent_distance import tangent_distance
 
 __all__ = ["TangentDistanceKNN", "tangent_distance"]

@@ -4,9 +4,17 @@ Ctrl-C raises ``KeyboardInterrupt`` in the main thread only; members
 training on joblib's worker threads would carry on.  A training loop that
 holds a stop event checks it between epochs and stops when it is set, and
 sets it itself when it is interrupted, so one Ctrl-C stops every member.
+
+A member that cannot be handed the event (scikit-learn's ``MLPClassifier``,
+which catches ``KeyboardInterrupt`` in its epoch loop, warns and returns its
+partial fit) would swallow the Ctrl-C when it trains in the main thread.
+While a token is open in the main thread, SIGINT therefore also sets the
+event before Python's usual handler raises ``KeyboardInterrupt``, so the
+ensemble still sees the request once that member returns.
 """
 
 import itertools
+import signal
 import threading
 import warnings
 import weakref
@@ -32,6 +40,7 @@ def stop_token():
     with _LOCK:
         token = next(_COUNTER)
         _EVENTS[token] = event
+    restore = _chain_sigint(event)
     try:
         yield token
     except KeyboardInterrupt:
@@ -40,6 +49,36 @@ def stop_token():
             "Training interrupted by user: every member was stopped.", stacklevel=3
         )
         raise
+    finally:
+        restore()
+
+
+def _chain_sigint(event):
+    """Make SIGINT set ``event``, then run the previous handler.
+
+    Only the main thread may install handlers, and only a Python handler
+    (by default ``signal.default_int_handler``, which raises
+    ``KeyboardInterrupt``) is chained: with SIG_IGN or SIG_DFL Ctrl-C never
+    reaches Python code anyway.  Returns the function that undoes it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):
+        return lambda: None
+
+    def handler(signum, frame):
+        event.set()
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+
+    def restore():
+        # leave a handler installed by someone else meanwhile alone
+        if signal.getsignal(signal.SIGINT) is handler:
+            signal.signal(signal.SIGINT, previous)
+
+    return restore
 
 
 def stop_event(token):

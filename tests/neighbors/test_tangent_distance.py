@@ -127,7 +127,8 @@ def test_blank_image(digits):
         D[0, 1:], tangent_distance(Xb[1:], Xb[:1], sided="one")[:, 0]
     )
     for n_candidates in (20, None):
-        clf = TangentDistanceKNN(n_candidates=n_candidates).fit(Xb, np.r_[0, y[:30]])
+        clf = TangentDistanceKNN(n_neighbors=1, n_candidates=n_candidates)
+        clf.fit(Xb, np.r_[0, y[:30]])
         assert clf.tangent_rank_[0] == 0 and np.all(clf.tangents_[0] == 0)
         proba = clf.predict_proba(np.zeros((2, 64)))
         assert np.isfinite(proba).all()
@@ -251,8 +252,6 @@ def test_bad_input(digits):
         ValueError, match="image transforms but the data are treated as 1-D"
     ):
         TangentDistanceKNN(transforms=["rotate"]).fit(X[:, :10], y)
-    with pytest.raises(ValueError, match="n_candidates=2 must be >= n_neighbors=3"):
-        TangentDistanceKNN(n_neighbors=3, n_candidates=2).fit(X, y)
     for sigma in (0, -0.5):
         with pytest.raises(ValueError, match="'sigma' parameter"):
             TangentDistanceKNN(sigma=sigma).fit(X, y)
@@ -286,8 +285,8 @@ def test_digits_error_well_below_euclidean(digits):
     for train, test in KFold(5).split(X):
         models = {
             "euclid": KNeighborsClassifier(1),
-            "td": TangentDistanceKNN(n_jobs=-1),
-            "td_exact": TangentDistanceKNN(n_candidates=None, n_jobs=-1),
+            "td": TangentDistanceKNN(n_neighbors=1, n_jobs=-1),
+            "td_exact": TangentDistanceKNN(n_neighbors=1, n_candidates=None, n_jobs=-1),
         }
         for name, model in models.items():
             model.fit(X[train], y[train])
@@ -329,3 +328,101 @@ def test_concurrent_predictions_restore_blas_threads(digits):
         np.testing.assert_array_equal(pred, expected[0])
         np.testing.assert_array_equal(pred_exact, expected[1])
     assert blas_threads() == before
+
+
+# --- KNeighborsClassifier's surface --------------------------------------------
+
+
+def test_defaults_are_kneighborsclassifiers():
+    assert TangentDistanceKNN().n_neighbors == KNeighborsClassifier().n_neighbors == 5
+    assert TangentDistanceKNN().weights == KNeighborsClassifier().weights
+
+
+def test_too_many_neighbours_name_the_sample_count_as_sklearn_does(digits):
+    """Fitting succeeds (n_candidates is a lower bound, not a limit); asking
+    for more neighbours than training samples fails at query time with
+    KNeighborsClassifier's message."""
+    X, y = digits
+    ours = TangentDistanceKNN(n_neighbors=6, n_candidates=3).fit(X[:5], y[:5])
+    theirs = KNeighborsClassifier(n_neighbors=6).fit(X[:5], y[:5])
+    calls = [
+        lambda e: e.predict(X[5:8]),
+        lambda e: e.predict_proba(X[5:8]),
+        lambda e: e.kneighbors(X[5:8]),
+        lambda e: e.kneighbors(),
+        lambda e: e.kneighbors(n_neighbors=5),
+        lambda e: e.kneighbors_graph(X[5:8]),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError) as want:
+            call(theirs)
+        with pytest.raises(ValueError, match="n_samples_fit = 5") as got:
+            call(ours)
+        assert str(got.value) == str(want.value)
+    assert "n_candidates" not in str(got.value)
+    assert ours.kneighbors(X[5:8], n_neighbors=5)[1].shape == (3, 5)
+
+
+def test_fewer_candidates_than_neighbours_examines_the_neighbours(digits):
+    X, y = digits
+    few = TangentDistanceKNN(n_neighbors=7, n_candidates=2).fit(X[:200], y[:200])
+    enough = TangentDistanceKNN(n_neighbors=7, n_candidates=7).fit(X[:200], y[:200])
+    for a, b in zip(few.kneighbors(X[200:230]), enough.kneighbors(X[200:230]),
+                    strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n_candidates", [20, None])
+def test_kneighbors_graph_matches_sklearn_where_the_distance_is_euclidean(
+    rng, n_candidates
+):
+    """With no transforms the tangent distance is the Euclidean distance
+    between the smoothed samples: the graph is KNeighborsClassifier's on
+    them, entry for entry."""
+    X, Q = rng.random((60, 16)), rng.random((7, 16))
+    y = np.arange(60) % 3
+    ours = TangentDistanceKNN(n_neighbors=4, transforms=[], n_candidates=n_candidates)
+    ours.fit(X, y)
+    assert ours.transforms_ == ()
+    smooth = lambda A: smooth_images(A, (4, 4), 0.5)  # noqa: E731
+    theirs = KNeighborsClassifier(n_neighbors=4).fit(smooth(X), y)
+    for query, ref_query in ((Q, smooth(Q)), (None, None)):
+        for mode in ("connectivity", "distance"):
+            A = ours.kneighbors_graph(query, mode=mode)
+            B = theirs.kneighbors_graph(ref_query, mode=mode)
+            assert type(A) is type(B) and A.format == "csr"
+            assert A.shape == B.shape == (60 if query is None else 7, 60)
+            np.testing.assert_array_equal(A.indptr, B.indptr)
+            np.testing.assert_array_equal(A.indices, B.indices)
+            np.testing.assert_allclose(A.data, B.data, rtol=1e-10)
+    A = ours.kneighbors_graph(Q, n_neighbors=2)
+    np.testing.assert_array_equal(A.sum(axis=1), 2.0)
+    with pytest.raises(ValueError, match='Unsupported mode, must be one of "conn'):
+        ours.kneighbors_graph(Q, mode="weights")
+
+
+def test_kneighbors_graph_holds_the_tangent_distances(digits):
+    X, y = digits
+    clf = TangentDistanceKNN(n_neighbors=3).fit(X[:100], y[:100])
+    dist, ind = clf.kneighbors(X[100:110])
+    A = clf.kneighbors_graph(X[100:110], mode="distance")
+    rows = np.repeat(np.arange(10), 3)
+    entries = np.asarray(A[rows, ind.ravel()]).ravel()
+    np.testing.assert_array_equal(entries, dist.ravel())
+    assert A.nnz == 30 and A.dtype == dist.dtype
+    C = clf.kneighbors_graph()  # training samples, each without itself
+    assert C.shape == (100, 100) and C.diagonal().sum() == 0
+    np.testing.assert_array_equal(C.sum(axis=1), 3.0)
+
+
+def test_kneighbors_graph_follows_the_sparse_interface_setting(digits):
+    import scipy.sparse as sp
+    import sklearn
+
+    if "sparse_interface" not in sklearn.get_config():
+        pytest.skip("scikit-learn < 1.9 returns scipy.sparse matrices only")
+    X, y = digits
+    clf = TangentDistanceKNN(n_neighbors=2).fit(X[:30], y[:30])
+    with sklearn.config_context(sparse_interface="sparray"):
+        assert isinstance(clf.kneighbors_graph(), sp.csr_array)
+    assert isinstance(clf.kneighbors_graph(), sp.csr_matrix)
