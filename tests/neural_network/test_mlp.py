@@ -356,3 +356,24 @@ def test_sample_weight_trajectory_as_sklearn(digits):
     ref = _quiet(SkMLP(**kw), X, y, sample_weight=w)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-10)
     np.testing.assert_allclose(ours.coefs_[0], ref.coefs_[0], rtol=1e-8, atol=1e-12)
+
+
+def test_small_fits_run_blas_on_one_thread():
+    """Digits-sized minibatch products fit with BLAS on one thread (faster,
+    and immune to spinning BLAS threads on a busy machine); large ones keep
+    the user's setting.  The choice depends on shapes only."""
+    import contextlib
+
+    from threadpoolctl import threadpool_info
+
+    small = MLPClassifier((256,))._blas_section(np.zeros((1437, 64)))
+    assert not isinstance(small, contextlib.nullcontext)
+    with small:
+        blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+        assert blas and all(i["num_threads"] == 1 for i in blas)
+    few = MLPClassifier((256,), batch_size=128)._blas_section(np.zeros((10, 784)))
+    assert not isinstance(few, contextlib.nullcontext)  # 10-row batches: small
+    large = MLPClassifier((256,), batch_size=128)._blas_section(np.zeros((4000, 784)))
+    assert isinstance(large, contextlib.nullcontext)
+    lbfgs = MLPClassifier((256,), solver="lbfgs")._blas_section(np.zeros((1437, 64)))
+    assert isinstance(lbfgs, contextlib.nullcontext)  # one batch of every row
