@@ -341,10 +341,10 @@ class BaseMultilayerPerceptron(BaseEstimator):
         interrupted leaves the estimator as it was (unfitted, or its
         previous fit).  Interrupting sgd/adam instead keeps the best weights
         reached, with a warning, as scikit-learn does."""
-        with restore_state_on_error(self), self._blas_section(X):
+        with restore_state_on_error(self):
             return self._fit_unguarded(X, y, sample_weight, incremental, tangents)
 
-    def _blas_section(self, X):
+    def _blas_section(self, n, d):
         """BLAS on one thread for a fit whose products are small.
 
         On a 2-core box, minibatch products of 128 x 64 x 256 (digits) ran
@@ -356,13 +356,6 @@ class BaseMultilayerPerceptron(BaseEstimator):
         only, never on the machine's load: the thread count changes the
         last bits of a product, and results must not depend on timing.
         """
-        try:
-            shape = tuple(getattr(X, "shape", None) or np.shape(X))
-        except ValueError:  # ragged lists: validation raises the error
-            shape = ()
-        if len(shape) != 2:
-            return contextlib.nullcontext()
-        n, d = int(shape[0]), int(shape[1])
         if self.solver == "lbfgs":
             rows = n
         elif self.batch_size == "auto":
@@ -450,15 +443,19 @@ class BaseMultilayerPerceptron(BaseEstimator):
             tangent_vectors = None
         cfg.mode(tangents=tangent_vectors is not None)  # refuse unsupported mixes
 
-        if self.solver in _STOCHASTIC_SOLVERS:
-            theta = self._fit_stochastic(
-                X, y_idx, sw, layout, theta, cfg, out_kind, rs, incremental,
-                tangent_vectors,
-            )  # fmt: skip
-        else:
-            theta = self._fit_lbfgs(
-                X, y_idx, sw, layout, theta, cfg, out_kind, tangent_vectors
-            )
+        # The section starts after validation: only then is X an array whose
+        # shape can be read (scikit-learn's checks pass objects that refuse
+        # np.shape).
+        with self._blas_section(n_samples, n_features):
+            if self.solver in _STOCHASTIC_SOLVERS:
+                theta = self._fit_stochastic(
+                    X, y_idx, sw, layout, theta, cfg, out_kind, rs, incremental,
+                    tangent_vectors,
+                )  # fmt: skip
+            else:
+                theta = self._fit_lbfgs(
+                    X, y_idx, sw, layout, theta, cfg, out_kind, tangent_vectors
+                )
 
         if not np.isfinite(theta).all():
             raise _nonfinite_error("fit")

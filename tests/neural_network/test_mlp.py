@@ -366,14 +366,32 @@ def test_small_fits_run_blas_on_one_thread():
 
     from threadpoolctl import threadpool_info
 
-    small = MLPClassifier((256,))._blas_section(np.zeros((1437, 64)))
+    small = MLPClassifier((256,))._blas_section(1437, 64)
     assert not isinstance(small, contextlib.nullcontext)
     with small:
         blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
         assert blas and all(i["num_threads"] == 1 for i in blas)
-    few = MLPClassifier((256,), batch_size=128)._blas_section(np.zeros((10, 784)))
+    few = MLPClassifier((256,), batch_size=128)._blas_section(10, 784)
     assert not isinstance(few, contextlib.nullcontext)  # 10-row batches: small
-    large = MLPClassifier((256,), batch_size=128)._blas_section(np.zeros((4000, 784)))
+    large = MLPClassifier((256,), batch_size=128)._blas_section(4000, 784)
     assert isinstance(large, contextlib.nullcontext)
-    lbfgs = MLPClassifier((256,), solver="lbfgs")._blas_section(np.zeros((1437, 64)))
+    lbfgs = MLPClassifier((256,), solver="lbfgs")._blas_section(1437, 64)
     assert isinstance(lbfgs, contextlib.nullcontext)  # one batch of every row
+
+
+def test_fit_trains_inside_the_blas_section(monkeypatch):
+    """fit enters the section chosen from the validated shape, also for
+    inputs that refuse np.shape before validation (list of lists)."""
+    from skreg.neural_network import _base
+
+    seen = []
+    real = _base.single_threaded_blas
+
+    def recording():
+        seen.append(True)
+        return real()
+
+    monkeypatch.setattr(_base, "single_threaded_blas", recording)
+    X, y = load_digits(return_X_y=True)
+    MLPClassifier((16,), max_iter=2).fit(X[:60].tolist(), y[:60])
+    assert seen == [True]
