@@ -37,11 +37,11 @@ def test_estimator_has_numpydoc_sections(name, cls):
 
 
 def test_tour_formats_a_table():
-    from skreg._tour import TourRow, format_table
+    from skreg._tour import Timing, TourRow, format_table
 
-    row = TourRow("A", "tech", "B", "accuracy", 0.9, 0.8, 1.0, 2.0)
+    row = TourRow("A", "accuracy", 0.9, "B", 0.8, "fit", Timing(1.0, 2.0, 3.0), "n")
     table = format_table([row])
-    assert "A" in table and "0.9000" in table and "2.00" in table
+    assert "A" in table and "0.9000" in table and "2.00" in table and "[1] n" in table
 
 
 def test_tour_rows_are_discovered():

@@ -4,7 +4,7 @@ accuracy under an FGSM attack of radius 0.15 (pixels in [0, 1])."""
 
 import warnings
 
-from skreg._tour import TourRow, timed
+from skreg._tour import TourRow, compare
 
 _HIDDEN = (100,)
 _EPOCHS = 200
@@ -13,10 +13,11 @@ _FITTED = {}
 
 
 def _models(data):
-    """Both networks, fitted once per tour (JIT warmed on a few rows first)."""
+    """Both networks, fitted once per tour and timed by :func:`compare`."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
+    from skreg.metrics import adversarial_accuracy
     from skreg.neural_network import AdversarialMLPClassifier
 
     if id(data) in _FITTED:
@@ -34,50 +35,68 @@ def _models(data):
     def theirs(max_iter):
         return MLPClassifier(_HIDDEN, max_iter=max_iter, random_state=data.random_state)
 
+    X, y = data.X_train, data.y_train
+
+    def warm_ours():
+        model = ours(2).fit(X[:50], y[:50])
+        adversarial_accuracy(model, X[:20], y[:20], _EPS, clip=(0, 1))
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        ours(1).fit(data.X_train[:50], data.y_train[:50])  # JIT warm-up
-        a, a_s = timed(ours(_EPOCHS).fit, data.X_train, data.y_train)
-        b, b_s = timed(theirs(_EPOCHS).fit, data.X_train, data.y_train)
+        a, b, timing = compare(
+            lambda: ours(_EPOCHS).fit(X, y),
+            lambda: theirs(_EPOCHS).fit(X, y),
+            warm_ours,
+            lambda: theirs(2).fit(X[:50], y[:50]).score(X, y),
+        )
     _FITTED.clear()
-    _FITTED[id(data)] = (a, a_s, b, b_s)
+    _FITTED[id(data)] = (a, b, timing)
     return _FITTED[id(data)]
+
+
+_SETUP = (
+    f"FGSM adversarial training (eps {_EPS}, inputs clipped to [0, 1]), "
+    f"MLP{_HIDDEN}, adam, {_EPOCHS} epochs, vs the same net trained plainly"
+)
 
 
 def fgsm_accuracy_row(data):
     """FGSM accuracy at eps = 0.15 of the FGSM-trained net vs the plain one."""
     from skreg.metrics import adversarial_accuracy
 
-    a, a_s, b, b_s = _models(data)
+    a, b, timing = _models(data)
     score = [
         adversarial_accuracy(m, data.X_test, data.y_test, _EPS, clip=(0, 1))
         for m in (a, b)
     ]
     return TourRow(
-        "AdversarialMLPClassifier",
-        f"FGSM training eps {_EPS}, MLP {_HIDDEN}, {_EPOCHS} epochs",
-        "MLPClassifier",
-        f"FGSM accuracy eps {_EPS}",
-        score[0],
-        score[1],
-        a_s,
-        b_s,
-    )
+        "AdversarialMLPClassifier", "FGSM acc", score[0], "MLP(100)", score[1],
+        "fit", timing,
+        f"{_SETUP}; score: skreg.metrics.adversarial_accuracy, the accuracy on "
+        f"test digits each moved by an FGSM step of {_EPS} against the scored "
+        "model itself. Each step trains on clean and perturbed digits, so a fit "
+        "costs about two plain ones.",
+    )  # fmt: skip
 
 
 def clean_accuracy_row(data):
     """The price of robustness: clean test accuracy of the same two fits."""
-    a, a_s, b, b_s = _models(data)
-    return TourRow(
-        "AdversarialMLPClassifier",
-        f"FGSM training eps {_EPS} (same fit)",
-        "MLPClassifier",
-        "test accuracy",
-        float(a.score(data.X_test, data.y_test)),
-        float(b.score(data.X_test, data.y_test)),
-        a_s,
-        b_s,
+    a, b, timing = _models(data)
+    ours = float(a.score(data.X_test, data.y_test))
+    theirs = float(b.score(data.X_test, data.y_test))
+    price = (
+        f"here it costs {theirs - ours:.2%} of the test digits"
+        if ours < theirs
+        else "here it costs nothing"
     )
+    return TourRow(
+        "AdversarialMLPClassifier", "accuracy", ours, "MLP(100)", theirs, "fit",
+        timing,
+        "The same two fits, on the clean test digits. Robustness can cost clean "
+        "accuracy: the adversarial objective spends capacity on digits moved "
+        f"by {_EPS}, pushing decision boundaries away from the training "
+        f"digits; {price}.",
+    )  # fmt: skip
 
 
 TOUR_ROWS = [fgsm_accuracy_row, clean_accuracy_row]

@@ -51,6 +51,7 @@ __all__ = [
     "as_kernel_array",
     "jit",
     "jit_parallel",
+    "loaded_variants",
     "numba_threads",
     "will_compile",
 ]
@@ -136,6 +137,17 @@ def choose_cache_dir(key, environ=os.environ):
 CACHE_DIR = choose_cache_dir(source_hash())
 
 
+#: Every dispatcher the presets made, so a caller can tell whether a step
+#: compiled (or loaded from the cache) a kernel variant: the tour uses it to
+#: check that its untimed warm-up covered the code paths it then times.
+_DISPATCHERS = []
+
+
+def loaded_variants():
+    """Number of skreg kernel variants in memory (compiled or loaded)."""
+    return sum(len(d.overloads) for d in _DISPATCHERS)
+
+
 def _preset(options, func=None, **overrides):
     if overrides.get("fastmath") is True:  # pragma: no cover - developer guard
         raise ValueError("fastmath=True hides NaN/inf; use SAFE_FASTMATH")
@@ -148,16 +160,20 @@ def _preset(options, func=None, **overrides):
 
     def decorate(f):
         if not kwargs.get("cache"):
-            return numba.njit(**kwargs)(f)
+            dispatcher = numba.njit(**kwargs)(f)
+            _DISPATCHERS.append(dispatcher)
+            return dispatcher
         # numba picks a cached function's directory when it is decorated,
         # from config.CACHE_DIR (NUMBA_CACHE_DIR): point it at ours for
         # this decoration only, so the user's own numba code is unaffected.
         previous = numba.config.CACHE_DIR
         numba.config.CACHE_DIR = CACHE_DIR
         try:
-            return numba.njit(**kwargs)(f)
+            dispatcher = numba.njit(**kwargs)(f)
         finally:
             numba.config.CACHE_DIR = previous
+        _DISPATCHERS.append(dispatcher)
+        return dispatcher
 
     if func is None:
         return decorate
