@@ -134,66 +134,55 @@ def dropout_rows(data):
     return rows
 
 
-_FEW_LABELS = (
-    "trained on 20 digits per class (200 rows), where invariances that the "
-    "labels cannot teach matter most"
-)
+def _few_labels_row(data, cls, note, **params):
+    """``cls`` and scikit-learn's MLP(64) on 20 training digits per class."""
+    rows = per_class_subset(data, _PER_CLASS)
+    a, b, timing = _fit_pair(
+        lambda max_iter: cls(
+            _SMALL_HIDDEN,
+            batch_size=32,
+            max_iter=max_iter,
+            random_state=data.random_state,
+            **params,
+        ),
+        _sklearn(_SMALL_HIDDEN, data, batch_size=32),
+        data.X_train[rows],
+        data.y_train[rows],
+        _SMALL_EPOCHS,
+    )
+    score, base = _scores(data, a, b)
+    return TourRow(
+        cls.__name__, "accuracy", score, _mlp(_SMALL_HIDDEN), base, "fit", timing,
+        f"{note}, MLP{_SMALL_HIDDEN}, batch 32, {_SMALL_EPOCHS} epochs; both "
+        "trained on 20 digits per class (200 rows), where invariances that the "
+        "labels cannot teach matter most.",
+    )  # fmt: skip
 
 
 def tangent_prop_row(data):
     """TangentPropMLPClassifier with image tangents of the 8x8 digits."""
     from skreg.neural_network import TangentPropMLPClassifier
 
-    rows = per_class_subset(data, _PER_CLASS)
-    a, b, timing = _fit_pair(
-        lambda max_iter: TangentPropMLPClassifier(
-            _SMALL_HIDDEN,
-            batch_size=32,
-            max_iter=max_iter,
-            image_shape=data.image_shape,
-            random_state=data.random_state,
-        ),
-        _sklearn(_SMALL_HIDDEN, data, batch_size=32),
-        data.X_train[rows],
-        data.y_train[rows],
-        _SMALL_EPOCHS,
+    return _few_labels_row(
+        data,
+        TangentPropMLPClassifier,
+        "Tangent propagation with 7 image tangents per digit (2 shifts, "
+        "rotation, scaling, 2 hyperbolic, thickening)",
+        image_shape=data.image_shape,
     )
-    score, base = _scores(data, a, b)
-    return TourRow(
-        "TangentPropMLPClassifier", "accuracy", score, _mlp(_SMALL_HIDDEN), base,
-        "fit", timing,
-        "Tangent propagation with 7 image tangents per digit (2 shifts, rotation, "
-        f"scaling, 2 hyperbolic, thickening), MLP{_SMALL_HIDDEN}, batch 32, "
-        f"{_SMALL_EPOCHS} epochs, both {_FEW_LABELS}.",
-    )  # fmt: skip
 
 
 def manifold_tangent_row(data):
     """ManifoldTangentClassifier: CAE-learned tangents, then tangent prop."""
     from skreg.neural_network import ManifoldTangentClassifier
 
-    rows = per_class_subset(data, _PER_CLASS)
-    a, b, timing = _fit_pair(
-        lambda max_iter: ManifoldTangentClassifier(
-            _SMALL_HIDDEN,
-            batch_size=32,
-            max_iter=max_iter,
-            random_state=data.random_state,
-        ),
-        _sklearn(_SMALL_HIDDEN, data, batch_size=32),
-        data.X_train[rows],
-        data.y_train[rows],
-        _SMALL_EPOCHS,
-    )
-    score, base = _scores(data, a, b)
-    return TourRow(
-        "ManifoldTangentClassifier", "accuracy", score, _mlp(_SMALL_HIDDEN), base,
-        "fit", timing,
+    return _few_labels_row(
+        data,
+        ManifoldTangentClassifier,
         "Manifold tangent classifier: a contractive autoencoder learns the "
-        "digits' tangent directions, then tangent propagation trains on them "
-        f"(no image prior), MLP{_SMALL_HIDDEN}; both {_FEW_LABELS}; the time "
-        "includes the autoencoder.",
-    )  # fmt: skip
+        "digits' tangent directions (no image prior), then tangent propagation "
+        "trains on them; the time includes the autoencoder",
+    )
 
 
 def vat_row(data):
