@@ -19,6 +19,7 @@ from skreg.neural_network._engine import (
     loss_and_gradient,
 )
 
+from .._instances import STRICT_XFAIL
 from ..test_contracts import assert_same_fitted_state
 
 pytestmark = [
@@ -740,7 +741,7 @@ def _sklearn_member_ensemble():
             "sample_weight is not equivalent to removing/repeating samples."
         )
     },
-    xfail_strict=True,
+    **STRICT_XFAIL,
 )
 def test_sklearn_mlp_members_pass_the_estimator_checks(estimator, check):
     check(estimator)
