@@ -254,7 +254,11 @@ def _member_proba(est, X, classes):
     if est.classes_.shape == classes.shape and np.array_equal(est.classes_, classes):
         return p
     out = np.zeros((X.shape[0], classes.shape[0]), dtype=p.dtype)
-    out[:, np.searchsorted(classes, est.classes_)] = p
+    # the first len(classes_) columns, as BaggingClassifier takes them: a
+    # member that saw a single class has one column, except scikit-learn's
+    # MLPClassifier < 1.7, which returns two ([1 - p, p]) for it
+    n = est.classes_.shape[0]
+    out[:, np.searchsorted(classes, est.classes_)] = p[:, :n]
     return out
 
 
