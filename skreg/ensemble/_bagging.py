@@ -28,7 +28,6 @@ How the members are trained (and why it is fast)
 
 import warnings
 from numbers import Integral
-from typing import NamedTuple
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -48,7 +47,6 @@ from ..utils._sklearn_compat import (
     Interval,
     RealNotInt,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
     _raise_for_params,
     _routing_enabled,
@@ -56,31 +54,24 @@ from ..utils._sklearn_compat import (
     validate_data,
 )
 from ..utils._validation import restore_state_on_error
+from ._diagnostics import EnsembleDiagnosticsMixin, ErrorDecomposition
+from ._fit_checks import DrawChecksMixin
 from ._members import (
     _MAX_INT,
     DrawSpec,
     _clone_template,
     _fit_member,
-    _member_oob,
     _member_predict,
 )
 
-__all__ = ["BaggedMLPClassifier", "ErrorDecomposition"]
+__all__ = ["BaggedMLPClassifier", "ErrorDecomposition"]  # see _diagnostics.py
 
 # the members: drawn, trained and queried by the helpers of _members.py
 
 
-class ErrorDecomposition(NamedTuple):
-    """Eq. 7.50 measured on data (:meth:`BaggedMLPClassifier.error_decomposition`)."""
-
-    k: int
-    v: float
-    c: float
-    eq4: float
-    ensemble_error: float
-
-
-class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
+class BaggedMLPClassifier(
+    DrawChecksMixin, EnsembleDiagnosticsMixin, ClassifierMixin, BaseEstimator
+):
     """Bagging of neural classifiers, trained in parallel threads.
 
     Each of ``n_estimators`` copies of the template network is trained on its
@@ -396,51 +387,6 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return self.estimator
 
-    def _n_drawn(self, n_samples, sample_weight):
-        """Rows drawn per member, with scikit-learn's meaning of max_samples
-        (``_get_n_samples_bootstrap`` in ``sklearn/ensemble/_bootstrap.py``)."""
-        ms = self.max_samples
-        if ms is None:
-            n_drawn = n_samples
-        elif isinstance(ms, Integral):
-            n_drawn = int(ms)
-        else:
-            # a fraction of the weight sum, as in scikit-learn -- except
-            # without replacement, where a row is drawn at most once and the
-            # sum counts nothing that can be drawn (scikit-learn raises when
-            # it exceeds n_samples, and draws 1 row when it is 1)
-            weighted = sample_weight is not None and self.bootstrap
-            total = float(sample_weight.sum()) if weighted else n_samples
-            n_drawn = max(int(ms * total), 1)
-            if n_drawn < max(10, n_samples ** (1 / 3)):
-                of = f"the sample weights' sum {total:g}" if weighted else (
-                    f"n_samples={n_samples}"
-                )  # fmt: skip
-                warnings.warn(
-                    f"max_samples={ms} times {of} draws only {n_drawn} rows per "
-                    "member; pass max_samples as an integer instead.",
-                    UserWarning,
-                    stacklevel=5,  # _n_drawn < _fit < fit < _fit_context < caller
-                )
-        if not self.bootstrap:
-            if n_drawn > n_samples:
-                raise ValueError(
-                    f"Effective max_samples={n_drawn} must be <= n_samples="
-                    f"{n_samples} to be able to sample without replacement."
-                )
-            if sample_weight is not None:
-                # rows of weight 0 cannot be drawn without replacement: draw
-                # every other row rather than fail (scikit-learn#34884)
-                n_drawn = min(n_drawn, int(np.count_nonzero(sample_weight)))
-        return n_drawn
-
-    def _n_features_drawn(self, n_features):
-        mf = self.max_features
-        n = mf if isinstance(mf, Integral) else int(mf * n_features)
-        if n > n_features:
-            raise ValueError(f"max_features={mf} must be <= n_features={n_features}.")
-        return max(1, int(n))
-
     def _spec(self):
         return DrawSpec(
             self._n_samples,
@@ -593,104 +539,8 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
                     delattr(self, name)
         return self
 
-    def _check_sample_weight(self, sample_weight, X):
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if np.any(sample_weight < 0):
-            raise ValueError("Negative values in data passed to sample_weight.")
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "sample_weight sums to 0: no row can be drawn for the members."
-            )
-        if not self.bootstrap:
-            warnings.warn(
-                f"When fitting {type(self).__name__} with sample_weight it is "
-                f"recommended to use bootstrap=True, got {self.bootstrap}: only "
-                "draws with replacement give the weights their frequency meaning.",
-                UserWarning,
-                stacklevel=5,  # (_check_sample_weight) < _fit < fit < _fit_context
-            )
-        return sample_weight
-
-    def _check_warm_start(self, classes, n_samples, n_drawn, n_feat, sample_weight):
-        if not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                "warm_start=True needs the same classes as the previous fit: "
-                f"got {classes}, previously {self.classes_}."
-            )
-        same_weights = (sample_weight is None and self._sample_weight is None) or (
-            sample_weight is not None
-            and self._sample_weight is not None
-            and np.array_equal(sample_weight, self._sample_weight)
-        )
-        if (
-            n_samples != self._n_samples
-            or n_drawn != self._n_drawn_fit
-            or n_feat != self._n_features_drawn_fit
-            or not same_weights
-        ):
-            raise ValueError(
-                "warm_start=True adds members trained on the same data: "
-                f"got {n_samples} samples (max_samples -> {n_drawn}, max_features "
-                f"-> {n_feat}), the previous fit had {self._n_samples} "
-                f"({self._n_drawn_fit}, {self._n_features_drawn_fit})"
-                + ("" if same_weights else " and other sample weights")
-                + "."
-            )
-        if (self.bootstrap, self.bootstrap_features) != (
-            self._bootstrap_fit,
-            self._bootstrap_features_fit,
-        ):
-            raise ValueError(
-                "warm_start=True adds members drawn as the previous ones: "
-                "bootstrap and bootstrap_features must not change (previously "
-                f"{self._bootstrap_fit} and {self._bootstrap_features_fit})."
-            )
-
     def _dtype(self):
         return self.estimators_[0].coefs_[0].dtype
-
-    def _set_oob_score(self, X, y_enc):
-        n, n_classes = X.shape[0], self.classes_.shape[0]
-        spec = self._spec()
-        with single_threaded_blas():
-            parts = self._parallel(len(self.estimators_))(
-                delayed(_member_oob)(est, f, X, self.classes_, int(s), spec)
-                for est, f, s in zip(
-                    self.estimators_,
-                    self.estimators_features_,
-                    self._seeds,
-                    strict=True,
-                )
-            )
-        acc = np.zeros((n, n_classes))
-        votes = np.zeros(n)
-        for oob, p in parts:  # member order: deterministic sums
-            if p is None:
-                continue
-            if self.voting == "soft":
-                acc[oob] += p
-            else:
-                acc[oob, np.argmax(p, axis=1)] += 1.0
-            votes[oob] += 1.0
-        has = votes > 0
-        dec = np.full((n, n_classes), np.nan)
-        dec[has] = acc[has] / votes[has, None]
-        self.oob_decision_function_ = dec.astype(self._dtype())
-        n_missing = int(n - has.sum())
-        if n_missing:
-            warnings.warn(
-                f"{n_missing} of {n} training samples are in every member's bootstrap "
-                "sample and have no out-of-bag prediction; they are left out of "
-                "oob_score_ (their oob_decision_function_ rows are NaN). Use more "
-                "estimators for a reliable out-of-bag estimate.",
-                UserWarning,
-                stacklevel=5,  # _set_oob_score < _fit < fit < _fit_context < caller
-            )
-        if has.any():
-            pred = np.argmax(dec[has], axis=1)
-            self.oob_score_ = float(np.mean(pred == y_enc[has]))
-        else:
-            self.oob_score_ = float("nan")
 
     @property
     def estimators_samples_(self):
@@ -801,71 +651,6 @@ class BaggedMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)  # checks fitted before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
-
-    def error_decomposition(self, X, y):
-        """Eq. 7.50 on given data: member error variance, covariance, ensemble error.
-
-        With ``e_i = p_i(x) - onehot(y)`` the error of member i's
-        probability output on a sample, and ``E[.]`` the mean over samples
-        and classes (n_samples * n_classes numbers):
-
-        * ``v = mean_i E[e_i^2]`` (mean member squared error),
-        * ``c = mean_{i != j} E[e_i e_j]`` (mean pairwise error covariance),
-        * ``eq4 = v / k + (k - 1) c / k``, the right-hand side of eq. 7.50,
-        * ``ensemble_error = E[(mean_i e_i)^2]``, the squared error of the
-          averaged output (the soft-voting ensemble).
-
-        ``eq4 == ensemble_error`` up to rounding: eq. 7.50 is an identity in
-        second moments.  No gain from bagging when ``c == v``, a k-fold gain
-        when ``c == 0``.  Members' probabilities are used whatever
-        ``voting`` is.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data (a held-out set shows generalisation; training data shows
-            how alike the fits are).
-        y : array-like of shape (n_samples,)
-            True labels (values from ``classes_``).
-
-        Returns
-        -------
-        decomposition : ErrorDecomposition
-            Named tuple ``(k, v, c, eq4, ensemble_error)`` of an int and four
-            floats (``c`` is NaN and ``eq4 == v`` when ``k == 1``).
-        """
-        X = self._validate_X(X)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"y must be 1-D with one label per row of X ({X.shape[0]}), got "
-                f"shape {y.shape}."
-            )
-        y_idx = np.searchsorted(self.classes_, y)
-        y_idx = np.clip(y_idx, 0, self.classes_.shape[0] - 1)
-        if not np.all(self.classes_[y_idx] == y):
-            raise ValueError(
-                f"y has labels that are not in classes_ {self.classes_}: "
-                f"{np.setdiff1d(y, self.classes_)}."
-            )
-        n, n_classes = X.shape[0], self.classes_.shape[0]
-        onehot = np.zeros((n, n_classes))
-        onehot[np.arange(n), y_idx] = 1.0
-        errors = np.stack(
-            [p.astype(np.float64) - onehot for p in self._member_probas(X)]
-        ).reshape(len(self.estimators_), -1)
-        k, m = errors.shape
-        gram = errors @ errors.T / m  # gram[i, j] = E[e_i e_j]
-        v = float(np.mean(np.diag(gram)))
-        if k > 1:
-            c = float((gram.sum() - np.trace(gram)) / (k * (k - 1)))
-            eq4 = v / k + (k - 1) * c / k
-        else:
-            c, eq4 = float("nan"), v
-        ensemble_error = float(np.mean(errors.mean(axis=0) ** 2))
-        return ErrorDecomposition(
-            k=int(k), v=v, c=c, eq4=float(eq4), ensemble_error=ensemble_error
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
