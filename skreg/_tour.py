@@ -45,8 +45,8 @@ _MAX_PAIRS = 3
 class TourData:
     """Digits split once for every row (80/20, stratified, fixed seed).
 
-    ``X_*`` are pixel intensities scaled to [0, 1] (float64); ``images_*``
-    the same as (n, 8, 8); ``image_shape`` is (8, 8).
+    ``X_*`` are pixel intensities scaled to [0, 1] (float64), one row per
+    image; ``image_shape`` is (8, 8).
     """
 
     X_train: np.ndarray
