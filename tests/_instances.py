@@ -176,9 +176,15 @@ def _mlp_expected_failed(estimator):
 FAST_PARAMS["MLPClassifier"] = dict(hidden_layer_sizes=(32,), max_iter=100)
 VARIANTS["MLPClassifier"] = [dict(solver="lbfgs")]
 EXPECTED_FAILED["MLPClassifier"] = _mlp_expected_failed
+FAST_PARAMS["MLPRegressor"] = dict(hidden_layer_sizes=(32,), max_iter=100)
+VARIANTS["MLPRegressor"] = [dict(solver="lbfgs")]
+EXPECTED_FAILED["MLPRegressor"] = _mlp_expected_failed
 FAST_PARAMS["DropoutMLPClassifier"] = dict(hidden_layer_sizes=(32,), max_iter=100)
 VARIANTS["DropoutMLPClassifier"] = [dict(dropout_method="fast")]
 EXPECTED_FAILED["DropoutMLPClassifier"] = _mlp_expected_failed
+FAST_PARAMS["DropoutMLPRegressor"] = dict(hidden_layer_sizes=(32,), max_iter=100)
+VARIANTS["DropoutMLPRegressor"] = [dict(dropout_method="fast")]
+EXPECTED_FAILED["DropoutMLPRegressor"] = _mlp_expected_failed
 
 
 # Tangent propagation: tiny non-square widths use 1-D signal tangents.

@@ -1,15 +1,18 @@
-"""One numba MLP engine and the regularised classifiers built on it."""
+"""One numba MLP engine and the regularised classifiers and regressors built
+on it."""
 
 from ._adversarial import AdversarialMLPClassifier
-from ._dropout import DropoutMLPClassifier
+from ._dropout import DropoutMLPClassifier, DropoutMLPRegressor
 from ._manifold_tangent import ManifoldTangentClassifier
-from ._mlp import MLPClassifier
+from ._mlp import MLPClassifier, MLPRegressor
 from ._tangent_prop import TangentPropMLPClassifier
 
 __all__ = [
     "AdversarialMLPClassifier",
     "DropoutMLPClassifier",
+    "DropoutMLPRegressor",
     "MLPClassifier",
+    "MLPRegressor",
     "ManifoldTangentClassifier",
     "TangentPropMLPClassifier",
 ]

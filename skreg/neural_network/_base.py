@@ -211,11 +211,19 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         tangent-propagation penalty, or None (default: no penalty)."""
         return None
 
+    def _validate_xy(self, X, y, reset):
+        """``validate_data`` of ``fit``'s inputs (an output part's hook:
+        which target shapes and types it accepts)."""
+        return validate_data(self, X, y, dtype=(np.float64, np.float32), reset=reset)
+
     def _prepare_targets(self, y, first_pass, incremental):
         """Validate and encode ``y`` for the engine (an output part's hook).
 
         Returns ``(y_encoded, n_outputs, out_kind, out_activation)``; sets
         the target's fitted attributes (``classes_``) on the first pass.
+        ``y_encoded`` is what the engine trains on: class indices (1-D), or
+        target rows (2-D, in the model dtype) for regression and multilabel
+        outputs.
         """
         raise NotImplementedError
 
@@ -360,9 +368,7 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        X, y = validate_data(
-            self, X, y, dtype=(np.float64, np.float32), reset=first_pass
-        )
+        X, y = self._validate_xy(X, y, first_pass)
         y_idx, n_outputs, out_kind, out_activation = self._prepare_targets(
             y, first_pass, incremental
         )

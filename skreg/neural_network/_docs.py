@@ -157,3 +157,20 @@ ATTRIBUTES = """\
     out_activation_ : str
         'logistic' (binary) or 'softmax'.
 """
+
+LOSS_PARAM = """\
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        'squared_error' trains an identity output on half the squared
+        error; 'poisson' an exponential output (log link) on half the
+        Poisson deviance, for non-negative counts or rates."""
+
+REGRESSOR_ATTRIBUTES = (
+    ATTRIBUTES[ATTRIBUTES.index("    loss_ :") :]
+    .replace("Validation accuracy of every epoch", "Validation R² of every epoch")
+    .replace("Best validation accuracy", "Best validation R²")
+    .replace(
+        "Number of output units (1 for binary problems, as scikit-learn).",
+        "Number of outputs (columns of y).",
+    )
+    .replace("'logistic' (binary) or 'softmax'.", "'identity' or 'exp' (poisson).")
+)

@@ -43,6 +43,7 @@ from ._config import (
     inference_options,
     input_gradient,
     loss_and_gradient,
+    predict_moments,
     predict_proba,
 )
 from ._records import Activation, Attack, Dropout, Output, Penalty, Status
@@ -62,5 +63,6 @@ __all__ = [
     "inference_options",
     "input_gradient",
     "loss_and_gradient",
+    "predict_moments",
     "predict_proba",
 ]

@@ -131,6 +131,13 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
     ar = np.arange(nb)
     kid = idx[i0 : i0 + nb]
     yb = np.empty(nb, dtype=np.int64)
+    # target rows of the batch (real-valued outputs), in batch order as yb
+    T = data.T
+    has_t = T.shape[0] > 0
+    tb = np.empty((nb if has_t else 0, T.shape[1]), dtype=T.dtype)
+    if has_t:
+        for r in range(nb):
+            tb[r, :] = T[idx[i0 + r]]
     wce = np.empty(nb)  # cross-entropy weight of each batch row
     wb = np.empty(nb)  # sample weight of each batch row
     s_all = 0.0
@@ -166,7 +173,7 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
                 else:
                     yb[r] = 0
                     wce[r] = 0.0
-    data_c = output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
+    data_c = output_loss_delta(P, DL, yb, tb, wce, ar, 0, out_kind, log_eps)
     clean_pass = TRAIN if method == ADV_VAT else TRAIN_AND_INPUT
     backward(theta, grad, net, opts, ws, clean, seed, step, clean_pass)
 
@@ -227,14 +234,14 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
             first = 1
         for _ in range(first, aopts.pgd_steps):
             forward(theta, net, opts, ws, pert, seed, step, INPUT_WITH_PENALTY)
-            output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
+            output_loss_delta(P, DL, yb, tb, wce, ar, 0, out_kind, log_eps)
             backward(theta, G2, net, opts, ws, pert, seed, step, INPUT_WITH_PENALTY)
             _sign_step(XA, D0, a)
             _project(XA, X, idx, i0, eps, lo, hi)
 
     # (3) the adversarial pass into G2; grad = alpha grad + (1 - alpha) G2
     pen_a, _ = forward(theta, net, opts, ws, pert, seed, step, TRAIN)
-    data_a = output_loss_delta(P, DL, yb, wce, ar, 0, out_kind, log_eps)
+    data_a = output_loss_delta(P, DL, yb, tb, wce, ar, 0, out_kind, log_eps)
     backward(theta, G2, net, opts, ws, pert, seed, step, TRAIN)
     beta = 1.0 - alpha
     for k in range(npar):

@@ -26,6 +26,16 @@ from ._records import (
 )
 
 
+def _labels_and_targets(y, dtype):
+    """``(Y, T)`` of :class:`~._records.Data` for class indices (1-D) or
+    target rows (2-D): the unused one is a placeholder of the same type
+    (all-zero labels, or a target matrix without rows)."""
+    y = np.asarray(y)
+    if y.ndim == 2:
+        return np.zeros(y.shape[0], dtype=np.int64), as_kernel_array(y, dtype)
+    return as_kernel_array(y, np.int64), np.empty((0, 1), dtype=dtype)
+
+
 class Layout:
     """Offsets of the flat parameter vector of a dense network.
 
@@ -290,11 +300,12 @@ class Engine:
 
     def data(self, X, y_idx, sample_weight, tangents=None):
         """The rows a fit trains on, normalised so every layout of ``X``
-        reuses one compiled kernel; ``tangents`` (n, n_tangents, n_features)
-        in tangent mode."""
+        reuses one compiled kernel.  ``y_idx``: class indices (1-D), or the
+        target rows (2-D, regression and multilabel); ``tangents``
+        (n, n_tangents, n_features) in tangent mode."""
         data = Data(
             as_kernel_array(X, self.dtype),
-            as_kernel_array(y_idx, np.int64),
+            *_labels_and_targets(y_idx, self.dtype),
             as_kernel_array(sample_weight, np.float64),
         )
         if self.mode != "tangent":
@@ -388,25 +399,47 @@ def _random_row_hashes(X):
 
 
 def input_gradient(X, y_idx, theta, layout, activation, out_kind):
-    """Per-sample gradient of the unweighted log loss w.r.t. the input."""
+    """Per-sample gradient of the unweighted loss w.r.t. the input, for
+    class indices or (2-D) target rows ``y_idx``."""
     dtype = theta.dtype
     X = as_kernel_array(X, dtype)
     bs = max(1, min(PREDICT_CHUNK, X.shape[0]))
     opts = inference_options(activation, out_kind, dtype)
     ws = _buffers(layout, bs, dtype)
     out = np.empty(X.shape, dtype=dtype)
-    _inference.input_gradient(
-        theta,
-        net_record(layout),
-        opts,
-        ws,
-        X,
-        as_kernel_array(y_idx, np.int64),
-        0,
-        0,
-        out,
-    )
+    Y, T = _labels_and_targets(y_idx, dtype)
+    _inference.input_gradient(theta, net_record(layout), opts, ws, X, Y, T, 0, 0, out)
     return out
+
+
+def predict_moments(X, theta, layout, activation, keep_input, keep_hidden):
+    """Fast dropout's Gaussian approximation at inference: the mean and
+    variance of each output logit (for an identity output, of the
+    prediction) of every row of ``X``, in one deterministic pass."""
+    dtype = theta.dtype
+    X = as_kernel_array(X, dtype)
+    n = X.shape[0]
+    bs = max(1, min(PREDICT_CHUNK, n))
+    cfg = EngineConfig(
+        activation=activation,
+        dropout="fast",
+        keep_input=keep_input,
+        keep_hidden=keep_hidden,
+    )
+    opts = build_options(cfg, 0, dtype)
+    ws = _buffers(layout, bs, dtype, "fast", need_delta=False)
+    tot = int(layout.uoff[-1])
+    wmax = int((layout.units[:-1] * layout.units[1:]).max())
+    fws = FastBuffers(
+        np.empty(bs * tot, dtype=dtype), np.empty(1, dtype=dtype),
+        np.empty(wmax, dtype=dtype),
+    )  # fmt: skip
+    n_out = int(layout.units[-1])
+    mean = np.empty((n, n_out), dtype=dtype)
+    var = np.empty((n, n_out), dtype=dtype)
+    net = net_record(layout)
+    _fast_dropout.predict_moments(theta, net, opts, ws, fws, X, mean, var)
+    return mean, var
 
 
 def loss_and_gradient(theta, layout, X, y_idx, sample_weight, config, out_kind,

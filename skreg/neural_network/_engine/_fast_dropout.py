@@ -16,7 +16,14 @@ import numpy as np
 from ...utils._numba import jit
 from ._elementwise import ACT_IDENTITY, ACT_RELU, ACT_TANH, sigmoid
 from ._layers import view
-from ._losses import OUT_LOGISTIC, binary_log_loss, softmax_row_loss
+from ._losses import (
+    OUT_EXP,
+    OUT_IDENTITY,
+    OUT_LOGISTIC,
+    OUT_MULTILABEL,
+    binary_log_loss,
+    softmax_row_loss,
+)
 from ._optimizers import STATUS_OK, step_batch
 from ._penalties import finish_gradient
 
@@ -101,57 +108,30 @@ def gauss_moments(mu, var, act):
     return s1, v, ds1_dmu, ds1_dvar, dv_dmu, dv_dvar
 
 
-@jit
-def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
-    """Fast dropout: expected loss under Gaussian pre-activations.
-
-    With inverted dropout on the inputs of layer l (keep probability p), a
-    unit's input ``a`` (mean m, variance s, independent of its mask) becomes
-    ``m a / p`` with mean m and variance ``q = s / p + m^2 (1 - p) / p``, so
-    the pre-activation ``z = sum_i W_ij (mask_i a_i / p) + b_j`` has mean
-    ``m W + b`` and variance ``q W^2`` (independence across units, the
-    usual fast-dropout assumption).  Hidden nonlinearities map (mean, var)
-    to (mean, var) by ``gauss_moments``; the output loss is the
-    second-order (delta-method) expectation
-    ``E[l(z)] ~= l(mu) + 0.5 sum_k var_k p_k (1 - p_k)``.
-
-    Returns ``(data_loss_sum, 0.0, sw_sum)``; raw gradient into
-    ``state.grad``.  Buffers: ``ws.act`` the means, ``fws.var`` the
-    variances, ``ws.masked`` the q's, ``ws.mask`` the four partials of the
-    moments per hidden unit, ``ws.delta`` / ``fws.dvar`` the mean and
-    variance deltas.
-    """
-    theta = state.theta
-    grad = state.grad
+@jit(inline="always")
+def forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb):
+    """The forward half of :func:`batch_loss_grad`: means into ``ws.act``,
+    variances into ``fws.var`` (the output block: the logits'), q's and
+    the moments' partials into ``ws.masked`` and ``ws.mask``."""
     units = net.units
     uoff = net.uoff
     w_off = net.w_off
     b_off = net.b_off
-    X = data.X
-    Y = data.Y
-    sw = data.sw
-    idx = order
     H = ws.act
     HT = ws.masked
     S = ws.mask
-    D = ws.delta
     V = fws.var
-    DV = fws.dvar
     WB = fws.wsq
     bs_max = ws.bs
     L = units.shape[0] - 1
     act = opts.act
-    out_kind = opts.out_kind
-    eps = opts.log_eps
     p_in = opts.dropout.keep_input
     p_hid = opts.dropout.keep_hidden
     n0 = units[0]
     H0 = view(H, 0, nb, n0)
     V0 = view(V, 0, nb, n0)
-    sw_sum = 0.0
     for r in range(nb):
         i = idx[i0 + r]
-        sw_sum += sw[i]
         for j in range(n0):
             H0[r, j] = X[i, j]
             V0[r, j] = 0.0
@@ -191,7 +171,57 @@ def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
                     P4[r, 4 * j + 1] = a2
                     P4[r, 4 * j + 2] = a3
                     P4[r, 4 * j + 3] = a4
-    # output layer: Mout holds logits mean, Vout their variances
+    # the output block holds the logits' means and variances
+
+
+@jit
+def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
+    """Fast dropout: expected loss under Gaussian pre-activations.
+
+    With inverted dropout on the inputs of layer l (keep probability p), a
+    unit's input ``a`` (mean m, variance s, independent of its mask) becomes
+    ``m a / p`` with mean m and variance ``q = s / p + m^2 (1 - p) / p``, so
+    the pre-activation ``z = sum_i W_ij (mask_i a_i / p) + b_j`` has mean
+    ``m W + b`` and variance ``q W^2`` (independence across units, the
+    usual fast-dropout assumption).  Hidden nonlinearities map (mean, var)
+    to (mean, var) by ``gauss_moments``; the output loss is the
+    second-order (delta-method) expectation
+    ``E[l(z)] ~= l(mu) + 0.5 sum_k var_k p_k (1 - p_k)``.
+
+    Returns ``(data_loss_sum, 0.0, sw_sum)``; raw gradient into
+    ``state.grad``.  Buffers: ``ws.act`` the means, ``fws.var`` the
+    variances, ``ws.masked`` the q's, ``ws.mask`` the four partials of the
+    moments per hidden unit, ``ws.delta`` / ``fws.dvar`` the mean and
+    variance deltas.
+    """
+    theta = state.theta
+    grad = state.grad
+    units = net.units
+    uoff = net.uoff
+    w_off = net.w_off
+    b_off = net.b_off
+    X = data.X
+    Y = data.Y
+    T = data.T
+    sw = data.sw
+    idx = order
+    H = ws.act
+    HT = ws.masked
+    S = ws.mask
+    D = ws.delta
+    V = fws.var
+    DV = fws.dvar
+    WB = fws.wsq
+    bs_max = ws.bs
+    L = units.shape[0] - 1
+    out_kind = opts.out_kind
+    eps = opts.log_eps
+    p_in = opts.dropout.keep_input
+    p_hid = opts.dropout.keep_hidden
+    sw_sum = 0.0
+    for r in range(nb):
+        sw_sum += sw[idx[i0 + r]]
+    forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb)
     nout = units[L]
     Mo = view(H, bs_max * uoff[L], nb, nout)
     Vo = view(V, bs_max * uoff[L], nb, nout)
@@ -202,7 +232,42 @@ def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
         i = idx[i0 + r]
         y = Y[i]
         w = sw[i]
-        if out_kind == OUT_LOGISTIC:
+        if out_kind == OUT_IDENTITY:
+            # E[(z - t)^2] / 2 = ((mu - t)^2 + var) / 2, exactly; averaged
+            # over the outputs as the deterministic loss
+            acc = 0.0
+            for k in range(nout):
+                d = Mo[r, k] - T[i, k]
+                acc += d * d + Vo[r, k]
+                Do[r, k] = w * d
+                DVo[r, k] = w * 0.5
+            total += w * 0.5 * acc / nout
+        elif out_kind == OUT_EXP:
+            # E[exp(z)] = exp(mu + var / 2) (log-normal mean), exactly
+            acc = 0.0
+            for k in range(nout):
+                t = T[i, k]
+                m = math.exp(Mo[r, k] + 0.5 * Vo[r, k])
+                dev = m - t
+                if t > 0.0:
+                    dev += t * (math.log(t) - Mo[r, k])
+                acc += dev
+                Do[r, k] = w * (m - t)
+                DVo[r, k] = w * 0.5 * m
+            total += w * acc
+        elif out_kind == OUT_MULTILABEL:
+            # the binary output's second-order correction, per label
+            acc = 0.0
+            for k in range(nout):
+                z = Mo[r, k]
+                t = T[i, k]
+                pz = sigmoid(z)
+                c2 = pz * (1.0 - pz)
+                acc += binary_log_loss(z, t, eps) + 0.5 * Vo[r, k] * c2
+                Do[r, k] = w * ((pz - t) + 0.5 * Vo[r, k] * (1.0 - 2.0 * pz) * c2)
+                DVo[r, k] = w * 0.5 * c2
+            total += w * acc
+        elif out_kind == OUT_LOGISTIC:
             z = Mo[r, 0]
             pz = sigmoid(z)
             base = binary_log_loss(z, y, eps)
@@ -296,3 +361,24 @@ def objective(state, net, opts, ws, fws, data, idx, seed, step):
     sums = batch_loss_grad(state, net, opts, ws, fws, data, idx, i0, nb)
     par = finish_gradient(state, net, sums[2], opts.optim)
     return (sums[0] + sums[1]) / sums[2] + par
+
+
+@jit
+def predict_moments(theta, net, opts, ws, fws, X, mean, var):
+    """Mean and variance of the output logits of every row of ``X`` under
+    the Gaussian approximation (``ws.bs`` rows at a time): for an identity
+    output, the predictive mean and variance of the dropout network."""
+    n = X.shape[0]
+    L = net.units.shape[0] - 1
+    nout = net.units[L]
+    off = ws.bs * net.uoff[L]
+    idx = np.arange(n)
+    for i0 in range(0, n, ws.bs):
+        nb = min(ws.bs, n - i0)
+        forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb)
+        Mo = view(ws.act, off, nb, nout)
+        Vo = view(fws.var, off, nb, nout)
+        for r in range(nb):
+            for k in range(nout):
+                mean[i0 + r, k] = Mo[r, k]
+                var[i0 + r, k] = Vo[r, k]

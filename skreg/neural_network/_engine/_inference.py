@@ -40,9 +40,10 @@ def predict_proba_mc(theta, net, opts, ws, X, kid, seed, out):
         predict_proba(theta, net, opts, ws, X, kid, seed, s, out[s])
 
 
-def input_gradient(theta, net, opts, ws, X, Y, seed, step, out):
-    """Per-sample gradient of the (unweighted, unregularised) log loss w.r.t.
-    x; ``seed`` and ``step`` key the masks if ``opts`` has dropout."""
+def input_gradient(theta, net, opts, ws, X, Y, T, seed, step, out):
+    """Per-sample gradient of the (unweighted, unregularised) loss w.r.t.
+    x, for class indices ``Y`` or target rows ``T`` (see ``_records.Data``);
+    ``seed`` and ``step`` key the masks if ``opts`` has dropout."""
     n, d = X.shape
     idx = np.arange(n, dtype=np.int64)
     sw = np.ones(n)
@@ -53,6 +54,6 @@ def input_gradient(theta, net, opts, ws, X, Y, seed, step, out):
         forward(theta, net, opts, ws, rows, seed, step, INPUT_ONLY)  # logits kept
         P = _last_block(ws.act, net, ws.bs, nb)
         DL = _last_block(ws.delta, net, ws.bs, nb)
-        output_loss_delta(P, DL, Y, sw, idx, i0, opts.out_kind, opts.log_eps)
+        output_loss_delta(P, DL, Y, T, sw, idx, i0, opts.out_kind, opts.log_eps)
         backward(theta, grad, net, opts, ws, rows, seed, step, INPUT_ONLY)
         out[i0 : i0 + nb] = ws.delta[: nb * d].reshape(nb, d)

@@ -1,8 +1,13 @@
-"""Output kinds: probabilities, log losses and their deltas.
+"""Output kinds: outputs, losses and their deltas.
 
-Binary classification has one logistic output, multiclass a softmax.  The
-losses are computed from the logits exactly (softplus, log-sum-exp), so
-they stay finite and match their gradients where clipping would not.
+Binary classification has one logistic output, multiclass a softmax,
+multilabel one logistic output per label; regression an identity output
+(half squared error) or an exponential one (half Poisson deviance).  Each
+pairs an output activation with its canonical loss, so the delta w.r.t.
+the logits is ``output - target`` throughout (scikit-learn's
+``_backprop``).  The log losses are computed from the logits exactly
+(softplus, log-sum-exp), so they stay finite and match their gradients
+where clipping would not.
 """
 
 import math
@@ -14,6 +19,10 @@ from ._elementwise import softplus
 from ._records import Output
 
 OUT_LOGISTIC = int(Output.LOGISTIC)
+OUT_SOFTMAX = int(Output.SOFTMAX)
+OUT_IDENTITY = int(Output.IDENTITY)
+OUT_MULTILABEL = int(Output.MULTILABEL)
+OUT_EXP = int(Output.EXP)
 
 
 @jit(inline="always")
@@ -27,9 +36,16 @@ def bias_output(Pv, b, out_kind, keep_logit):
                 Pv[r, k] += b[k]
         return
     for r in range(rows):
-        if out_kind == OUT_LOGISTIC:
-            z = Pv[r, 0] + b[0]
-            Pv[r, 0] = 1.0 / (1.0 + np.exp(-z))
+        if out_kind == OUT_LOGISTIC or out_kind == OUT_MULTILABEL:
+            for k in range(cols):
+                z = Pv[r, k] + b[k]
+                Pv[r, k] = 1.0 / (1.0 + np.exp(-z))
+        elif out_kind == OUT_IDENTITY:
+            for k in range(cols):
+                Pv[r, k] += b[k]
+        elif out_kind == OUT_EXP:
+            for k in range(cols):
+                Pv[r, k] = np.exp(Pv[r, k] + b[k])
         else:
             zmax = -np.inf
             for k in range(cols):
@@ -80,30 +96,77 @@ def softmax_row_loss(P, r, y):
     return math.log(tot) - zy
 
 
+@jit(inline="always")
+def target_row_loss(P, DL, T, r, i, w, out_kind, eps):
+    """Loss of row ``r`` against target row ``T[i]`` for the real-valued
+    outputs, from the logits in ``P[r]`` (replaced by the outputs);
+    writes ``DL[r] = (output - target) * w``.
+
+    The per-row values are scikit-learn's: half the squared error averaged
+    over the outputs (``squared_loss``), the binary log loss and the half
+    Poisson deviance summed over them.  (scikit-learn's squared-error
+    delta is not divided by the number of outputs either.)
+    """
+    nout = P.shape[1]
+    loss = 0.0
+    if out_kind == OUT_IDENTITY:
+        for k in range(nout):
+            d = P[r, k] - T[i, k]
+            DL[r, k] = d * w
+            loss += d * d
+        return 0.5 * loss / nout
+    if out_kind == OUT_MULTILABEL:
+        for k in range(nout):
+            z = P[r, k]
+            t = T[i, k]
+            p = 1.0 / (1.0 + math.exp(-z))
+            P[r, k] = p
+            loss += binary_log_loss(z, t, eps)
+            DL[r, k] = (p - t) * w
+        return loss
+    # OUT_EXP: mu = exp(z); t log(t / mu) - t + mu, the t log t term kept
+    # as scikit-learn's poisson_loss does (so the loss is 0 at mu = t)
+    for k in range(nout):
+        z = P[r, k]
+        t = T[i, k]
+        mu = math.exp(z)
+        P[r, k] = mu
+        dev = mu - t
+        if t > 0.0:
+            dev += t * (math.log(t) - z)
+        loss += dev
+        DL[r, k] = (mu - t) * w
+    return loss
+
+
 @jit
-def output_loss_delta(P, DL, Y, sw, idx, i0, out_kind, eps):
-    """Weighted log loss sum of a batch; ``DL = (P - onehot) * sw``.
+def output_loss_delta(P, DL, Y, T, sw, idx, i0, out_kind, eps):
+    """Weighted loss sum of a batch; ``DL = (output - target) * sw``.
 
     ``P`` holds the logits on entry (a training forward pass) and the
-    probabilities on exit.
+    outputs on exit.  Row ``r`` is sample ``i = idx[i0 + r]``: its class
+    index ``Y[i]`` or its target row ``T[i]``, by ``out_kind``.
     """
     nb, nout = P.shape
     total = 0.0
     for r in range(nb):
         i = idx[i0 + r]
-        y = Y[i]
         w = sw[i]
         if out_kind == OUT_LOGISTIC:
+            y = Y[i]
             z = P[r, 0]
             p = 1.0 / (1.0 + math.exp(-z))
             P[r, 0] = p
             loss = binary_log_loss(z, y, eps)
             DL[r, 0] = (p - y) * w
-        else:
+        elif out_kind == OUT_SOFTMAX:
+            y = Y[i]
             loss = softmax_row_loss(P, r, y)
             for k in range(nout):
                 DL[r, k] = P[r, k] * w
             DL[r, y] -= w
+        else:
+            loss = target_row_loss(P, DL, T, r, i, w, out_kind, eps)
         total += w * loss
     return total
 

@@ -35,7 +35,7 @@ def batch_loss_grad(state, net, opts, ws, data, order, i0, nb, seed, step):
     P = block(ws.act, net, ws.bs, L, nb)
     DL = block(ws.delta, net, ws.bs, L, nb)
     data_sum = output_loss_delta(
-        P, DL, data.Y, data.sw, order, i0, opts.out_kind, opts.log_eps
+        P, DL, data.Y, data.T, data.sw, order, i0, opts.out_kind, opts.log_eps
     )
     backward(state.theta, state.grad, net, opts, ws, rows, seed, step, TRAIN)
     return data_sum, pen_sum, sw_sum

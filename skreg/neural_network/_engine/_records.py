@@ -30,6 +30,14 @@ class Activation(IntEnum):
 class Output(IntEnum):
     LOGISTIC = 0  # one unit: binary classification
     SOFTMAX = 1
+    IDENTITY = 2  # regression, half squared error
+    MULTILABEL = 3  # one logistic unit per label, binary log loss each
+    EXP = 4  # regression, half Poisson deviance (log link)
+
+
+#: Output kinds whose targets are real-valued rows (``Data.T``) rather
+#: than class indices (``Data.Y``).
+TARGET_OUTPUTS = (Output.IDENTITY, Output.MULTILABEL, Output.EXP)
 
 
 class Penalty(IntEnum):
@@ -157,8 +165,12 @@ AdversarialBuffers = namedtuple(
 State = namedtuple("State", ["theta", "grad", "m1", "m2", "ref"])
 
 #: What a training step needs besides the rows: labels and weights of the
-#: whole training set (``Y`` class indices, ``sw`` sample weights).
-Data = namedtuple("Data", ["X", "Y", "sw"])
+#: whole training set.  ``Y`` holds class indices (softmax and one logistic
+#: output; -1 marks an unlabeled row), ``T`` target rows in the model dtype
+#: (regression and multilabel outputs).  Both are always there, so every
+#: output kind shares one compiled kernel: a classifier's ``T`` has no
+#: rows, a regressor's ``Y`` is all zeros ("labelled").
+Data = namedtuple("Data", ["X", "Y", "T", "sw"])
 
 
 def build_options(config, out_kind, dtype):

@@ -19,7 +19,7 @@ import numpy as np
 from ...utils._numba import jit
 from ._elementwise import ACT_LOGISTIC, ACT_TANH, slopes
 from ._layers import block, view
-from ._losses import output_loss_delta
+from ._losses import OUT_SOFTMAX, output_loss_delta
 from ._optimizers import STATUS_OK, step_batch
 from ._passes import backward, dropout_flags, forward
 from ._penalties import finish_gradient
@@ -186,7 +186,7 @@ def tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step):
     if topts.proba:
         return tangent_proba_penalty(
             J, G, view(H, bs_max * uoff[L], nb, nout), view(tws.grad_z, 0, nb, nout),
-            tws.proba[:nout], sw, idx, i0, k, alpha,
+            tws.proba[:nout], sw, idx, i0, k, alpha, opts.out_kind != OUT_SOFTMAX,
         )  # fmt: skip
     for r in range(nb):
         w = sw[idx[i0 + r]]
@@ -203,10 +203,11 @@ def tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step):
 
 
 @jit
-def tangent_proba_penalty(J, G, Zo, GZ, p, sw, idx, i0, k, alpha):
+def tangent_proba_penalty(J, G, Zo, GZ, p, sw, idx, i0, k, alpha, elementwise):
     """Penalty on the probabilities' directional derivatives ``dp = M q``
-    (``q = J v`` the logits', ``M = diag(p) - p p^T``, or ``p (1 - p)`` for
-    one logistic output): ``alpha sum_r sw_r sum_t ||dp_{r,t}||^2``.
+    (``q = J v`` the logits', ``M = diag(p) - p p^T`` for a softmax, or
+    ``diag(p (1 - p))`` for logistic outputs, ``elementwise``):
+    ``alpha sum_r sw_r sum_t ||dp_{r,t}||^2``.
 
     Leaves its gradient w.r.t. ``q`` in ``G`` (``2 M dp``) and w.r.t. the
     logits ``z`` in ``GZ``: ``2 sum_t (dp_j^2 - p_j ||dp||^2 - dp_j (p.dp))``
@@ -219,17 +220,18 @@ def tangent_proba_penalty(J, G, Zo, GZ, p, sw, idx, i0, k, alpha):
         c = 2.0 * alpha * w
         for j in range(nout):
             GZ[r, j] = 0.0
-        if nout == 1:
-            pr = 1.0 / (1.0 + math.exp(-Zo[r, 0]))
-            sl = pr * (1.0 - pr)
+        if elementwise:  # logistic outputs: M = diag(p (1 - p))
             acc = 0.0
-            for t in range(k):
-                a = r * k + t
-                q = J[a, 0]
-                d = sl * q
-                acc += d * d
-                G[a, 0] = c * d * sl
-                GZ[r, 0] += c * d * q * sl * (1.0 - 2.0 * pr)
+            for j in range(nout):
+                pr = 1.0 / (1.0 + math.exp(-Zo[r, j]))
+                sl = pr * (1.0 - pr)
+                for t in range(k):
+                    a = r * k + t
+                    q = J[a, j]
+                    d = sl * q
+                    acc += d * d
+                    G[a, j] = c * d * sl
+                    GZ[r, j] += c * d * q * sl * (1.0 - 2.0 * pr)
             total += w * acc
             continue
         zmax = -np.inf
@@ -373,7 +375,7 @@ def batch_loss_grad(
     P = block(ws.act, net, ws.bs, L, nb)
     DL = block(ws.delta, net, ws.bs, L, nb)
     data_sum = output_loss_delta(
-        P, DL, data.Y, data.sw, order, i0, opts.out_kind, opts.log_eps
+        P, DL, data.Y, data.T, data.sw, order, i0, opts.out_kind, opts.log_eps
     )
     backward(theta, grad, net, opts, ws, rows, seed, step, TRAIN)
     tangent_backward(theta, net, opts, topts, ws, tws, nb)

@@ -15,6 +15,8 @@ from skreg.neural_network._engine._records import INPUT_WITH_PENALTY, TRAIN, Row
 from ... import _reference as ref
 from ._problems import ACTIVATIONS, _fd_check, _problem
 
+NO_TARGETS = np.empty((0, 1))
+
 PENALTIES = [
     dict(),
     dict(alpha=0.3),
@@ -129,7 +131,7 @@ def test_input_gradient_kernel_under_dropout(activation):
         forward(theta, engine.net, engine.opts, ws, rows, 5, 2, TRAIN)
         P = block(ws.act, engine.net, n, L, n)
         DL = block(ws.delta, engine.net, n, L, n)
-        loss = output_loss_delta(P, DL, Y, sw, idx, 0, 1, 1e-16)
+        loss = output_loss_delta(P, DL, Y, NO_TARGETS, sw, idx, 0, 1, 1e-16)
         what = INPUT_WITH_PENALTY
         backward(theta, grad, engine.net, engine.opts, ws, rows, 5, 2, what)
         return loss, ws.delta[: n * n0].reshape(n, n0).copy()
