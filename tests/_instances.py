@@ -204,6 +204,9 @@ VARIANTS["TangentPropMLPClassifier"] = [
     dict(tangent_sampling="rademacher"),
 ]
 EXPECTED_FAILED["TangentPropMLPClassifier"] = _tangent_expected_failed
+FAST_PARAMS["TangentPropMLPRegressor"] = dict(hidden_layer_sizes=(32,), max_iter=100)
+VARIANTS["TangentPropMLPRegressor"] = [dict(solver="lbfgs")]
+EXPECTED_FAILED["TangentPropMLPRegressor"] = _tangent_expected_failed
 FAST_PARAMS["ManifoldTangentClassifier"] = dict(
     hidden_layer_sizes=(32,), max_iter=100, cae_hidden=8, n_tangents=3, cae_max_iter=5
 )
@@ -236,6 +239,9 @@ FAST_PARAMS["AdversarialMLPClassifier"] = dict(hidden_layer_sizes=(32,), max_ite
 VARIANTS["AdversarialMLPClassifier"] = [dict(method="vat", adversarial_epsilon=0.5)]
 EXPECTED_FAILED["AdversarialMLPClassifier"] = _adversarial_expected_failed
 CHECK_ADAPTERS["AdversarialMLPClassifier"] = _adversarial_adapter
+FAST_PARAMS["AdversarialMLPRegressor"] = dict(hidden_layer_sizes=(32,), max_iter=100)
+VARIANTS["AdversarialMLPRegressor"] = [dict(method="pgd", pgd_steps=2)]
+EXPECTED_FAILED["AdversarialMLPRegressor"] = _adversarial_expected_failed
 
 
 # --- ensemble ---

@@ -21,7 +21,8 @@ from ..utils._sklearn_compat import (
 )
 from ..utils._tangent_vectors import raw_tangents, resolve_geometry
 from ._classifier import BaseMLPClassifier
-from ._docs import ATTRIBUTES, ENGINE_PARAMS
+from ._docs import ATTRIBUTES, ENGINE_PARAMS, LOSS_PARAM, REGRESSOR_ATTRIBUTES
+from ._regressor import BaseMLPRegressor
 
 _MAX_NORM_DOC = """\
     max_norm : float or None, default=None
@@ -84,7 +85,8 @@ class _TangentPropMixin:
     def _engine_config(self):
         cfg = super()._engine_config()
         cfg.tangent_alpha = float(self.tangent_alpha)
-        cfg.tangent_output = self.tangent_output
+        # regressors penalise their outputs' own derivatives (the logits)
+        cfg.tangent_output = getattr(self, "tangent_output", "logits")
         cfg.tangent_sampling = self.tangent_sampling
         return cfg
 
@@ -125,7 +127,7 @@ class _TangentPropMixin:
         X = self._validate_X(X)
         T = _check_tangent_array(tangents, X, "tangents")
         q = _logit_jvp(self.coefs_, self.intercepts_, self.activation, X, T)
-        if self.tangent_output == "logits":
+        if getattr(self, "tangent_output", "logits") == "logits":
             return q.astype(X.dtype)
         p = self._proba_weight_scaling(X).astype(np.float64)[:, None, :]
         if p.shape[2] == 1:
@@ -166,7 +168,86 @@ def _engine_kwargs(est):
     return {name: getattr(est, name) for name in names}
 
 
-class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
+class _ParameterTangentsMixin:
+    """Where tangent propagation's tangents come from: the ``tangents``
+    parameter ('image' or a callable) or ``fit(..., tangents=...)``."""
+
+    def fit(self, X, y, sample_weight=None, tangents=None):
+        """Fit the model to data matrix X and target y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels, or real values for a
+            regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (data loss and tangent penalty alike).
+        tangents : array-like of shape (n_samples, n_tangents, n_features), \
+default=None
+            Precomputed tangent vectors aligned with ``X``; they replace
+            the ``tangents`` parameter for this fit (used as given: not
+            normalised).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return super().fit(X, y, sample_weight, tangents=tangents)
+
+    def compute_tangents(self, X):
+        """The tangents the ``tangents`` parameter gives for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs (validated as in ``fit``).
+
+        Returns
+        -------
+        tangents : ndarray of shape (n_samples, n_tangents, n_features)
+            Image (or, for widths that are not a perfect square with
+            ``image_shape=None``, 1-D signal) tangents, normalised if
+            ``normalize_tangents``; or the callable's output.
+        """
+        X = validate_data(
+            self,
+            X,
+            dtype=(np.float64, np.float32),
+            reset=not hasattr(self, "n_features_in_"),
+        )
+        return self._parameter_tangents(np.ascontiguousarray(X))
+
+    def _parameter_tangents(self, X):
+        if callable(self.tangents):
+            return _check_tangent_array(
+                self.tangents(X), X, "The output of the tangents callable"
+            )
+        shape, names = resolve_geometry(X.shape[1], self.image_shape, self.transforms)
+        T = raw_tangents(X, shape, names, self.sigma).astype(X.dtype, copy=False)
+        if self.normalize_tangents:
+            norms = np.sqrt(np.einsum("ntd,ntd->nt", T, T))
+            scale = np.zeros_like(norms)
+            np.divide(1.0, norms, out=scale, where=norms > 0)
+            T *= scale[:, :, None]
+        return T
+
+    def _tangent_vectors(self, X, tangents, sample_weight):
+        if tangents is not None:
+            T = _check_tangent_array(tangents, X, "tangents passed to fit")
+        elif self.tangent_alpha == 0:
+            T = None
+        else:
+            T = self._parameter_tangents(X)
+        self.n_tangents_ = 0 if T is None else int(T.shape[1])
+        return None if self.tangent_alpha == 0 else T
+
+
+class TangentPropMLPClassifier(
+    _ParameterTangentsMixin, _TangentPropMixin, BaseMLPClassifier
+):
     _parameter_constraints: dict = {
         **BaseMLPClassifier._parameter_constraints,
         "tangent_alpha": [Interval(Real, 0, None, closed="left")],
@@ -261,77 +342,6 @@ class TangentPropMLPClassifier(_TangentPropMixin, BaseMLPClassifier):
         self.transforms = transforms
         self.sigma = sigma
         self.normalize_tangents = normalize_tangents
-
-    def fit(self, X, y, sample_weight=None, tangents=None):
-        """Fit the model to data matrix X and target y.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
-        y : array-like of shape (n_samples,)
-            The target class labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights (data loss and tangent penalty alike).
-        tangents : array-like of shape (n_samples, n_tangents, n_features), \
-default=None
-            Precomputed tangent vectors aligned with ``X``; they replace
-            the ``tangents`` parameter for this fit (used as given: not
-            normalised).
-
-        Returns
-        -------
-        self : object
-            The fitted estimator.
-        """
-        return super().fit(X, y, sample_weight, tangents=tangents)
-
-    def compute_tangents(self, X):
-        """The tangents the ``tangents`` parameter gives for ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs (validated as in ``fit``).
-
-        Returns
-        -------
-        tangents : ndarray of shape (n_samples, n_tangents, n_features)
-            Image (or, for widths that are not a perfect square with
-            ``image_shape=None``, 1-D signal) tangents, normalised if
-            ``normalize_tangents``; or the callable's output.
-        """
-        X = validate_data(
-            self,
-            X,
-            dtype=(np.float64, np.float32),
-            reset=not hasattr(self, "n_features_in_"),
-        )
-        return self._parameter_tangents(np.ascontiguousarray(X))
-
-    def _parameter_tangents(self, X):
-        if callable(self.tangents):
-            return _check_tangent_array(
-                self.tangents(X), X, "The output of the tangents callable"
-            )
-        shape, names = resolve_geometry(X.shape[1], self.image_shape, self.transforms)
-        T = raw_tangents(X, shape, names, self.sigma).astype(X.dtype, copy=False)
-        if self.normalize_tangents:
-            norms = np.sqrt(np.einsum("ntd,ntd->nt", T, T))
-            scale = np.zeros_like(norms)
-            np.divide(1.0, norms, out=scale, where=norms > 0)
-            T *= scale[:, :, None]
-        return T
-
-    def _tangent_vectors(self, X, tangents, sample_weight):
-        if tangents is not None:
-            T = _check_tangent_array(tangents, X, "tangents passed to fit")
-        elif self.tangent_alpha == 0:
-            T = None
-        else:
-            T = self._parameter_tangents(X)
-        self.n_tangents_ = 0 if T is None else int(T.shape[1])
-        return None if self.tangent_alpha == 0 else T
 
 
 TangentPropMLPClassifier.__doc__ = f"""MLP classifier with tangent propagation.
@@ -446,4 +456,198 @@ TangentPropMLPClassifier.__doc__ = f"""MLP classifier with tangent propagation.
     7
     >>> clf.score(X[:300] / 16, y[:300]) > 0.9
     True
+    """
+
+
+class TangentPropMLPRegressor(
+    _ParameterTangentsMixin, _TangentPropMixin, BaseMLPRegressor
+):
+    _parameter_constraints: dict = {
+        **BaseMLPRegressor._parameter_constraints,
+        "tangent_alpha": [Interval(Real, 0, None, closed="left")],
+        "tangent_sampling": [StrOptions({"exact", "rademacher"})],
+        "tangents": [StrOptions({"image"}), callable],
+        "image_shape": [tuple, list, None],
+        "transforms": [tuple, list, str, None],
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+        "normalize_tangents": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        tangent_alpha=1.0,
+        tangent_sampling="exact",
+        tangents="image",
+        image_shape=None,
+        transforms=None,
+        sigma=0.7,
+        normalize_tangents=True,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        activation_penalty=None,
+        activation_penalty_alpha=1e-3,
+        student_t_gamma=1.0,
+        sparsity_target=0.05,
+        tie_to=None,
+        tie_alpha=1e-2,
+        max_norm=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            activation_penalty=activation_penalty,
+            activation_penalty_alpha=activation_penalty_alpha,
+            student_t_gamma=student_t_gamma,
+            sparsity_target=sparsity_target,
+            tie_to=tie_to,
+            tie_alpha=tie_alpha,
+            max_norm=max_norm,
+        )
+        self.loss = loss
+        self.tangent_alpha = tangent_alpha
+        self.tangent_sampling = tangent_sampling
+        self.tangents = tangents
+        self.image_shape = image_shape
+        self.transforms = transforms
+        self.sigma = sigma
+        self.normalize_tangents = normalize_tangents
+
+
+TangentPropMLPRegressor.__doc__ = f"""MLP regressor with tangent propagation.
+
+    The regression twin of :class:`TangentPropMLPClassifier`: adds to every
+    example's loss the squared directional derivatives of the network's
+    outputs ``f`` along the example's tangent vectors ``v_t``, directions
+    in which the target should not change (Simard et al. 1992):
+
+        ``tangent_alpha * sum_t ||J_f(x) v_t||^2``
+
+    ``f`` is the output layer's pre-activation: the prediction itself for
+    ``loss='squared_error'``, the log of the predicted rate for 'poisson'.
+    The derivatives come from a forward-mode pass inside the numba training
+    step, the penalty's exact gradient from its reverse pass.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units of the ith hidden layer.
+
+    activation : {{'identity', 'logistic', 'tanh', 'relu'}}, default='relu'
+        Activation function of the hidden layers.
+
+{LOSS_PARAM}
+
+    tangent_alpha : float, default=1.0
+        Strength of the penalty (weighted by ``sample_weight`` like the data
+        loss); 0 switches it off (the plain network, bit for bit).  Its
+        scale is that of ``y`` squared per unit tangent: standardise ``y``.
+
+    tangent_sampling : {{'exact', 'rademacher'}}, default='exact'
+        'exact' propagates every tangent at every step; 'rademacher' one
+        random +-1 combination of them per example and step (an unbiased
+        estimate of the same penalty at the cost of one tangent).
+
+    tangents : 'image' or callable, default='image'
+        Where the tangents come from (unless ``fit`` is given precomputed
+        ``tangents``).  'image': :func:`skreg.utils.image_tangents` of each
+        training row (``image_shape``, ``transforms``, ``sigma``); a width
+        that is not a perfect square with ``image_shape=None`` is treated
+        as 1-D signals (:func:`skreg.utils.signal_tangents`), as in
+        :class:`~skreg.neighbors.TangentDistanceKNN`.  A callable maps X
+        (n_samples, n_features) to (n_samples, n_tangents, n_features).
+        Tangents are computed once per fit, not per epoch.
+
+    image_shape : tuple of (int, int) or None, default=None
+        ``(height, width)`` of the images; None: square if ``n_features``
+        is a perfect square, else 1-D signals.
+
+    transforms : sequence of str or None, default=None
+        Transformation names (see :func:`skreg.utils.image_tangents` /
+        :func:`skreg.utils.signal_tangents`); None: all of them.
+
+    sigma : float, default=0.7
+        Smoothing (pixels) of the image gradients the tangents are built
+        from (0.5-0.7 did best on 8x8 digits; 1.0 blurs them).
+
+    normalize_tangents : bool, default=True
+        Scale every 'image' tangent to unit Euclidean norm (zero tangents,
+        e.g. of a blank image, stay zero), so ``tangent_alpha`` does not
+        depend on the scale of X or on ``sigma``.  Tangents from a callable
+        or from ``fit`` are used as given.
+
+{_MAX_NORM_DOC}
+{ENGINE_PARAMS[ENGINE_PARAMS.index("    solver :") :]}
+    Attributes
+    ----------
+{REGRESSOR_ATTRIBUTES}
+    n_tangents_ : int
+        Number of tangents per example used by the last fit.
+
+    See Also
+    --------
+    TangentPropMLPClassifier : The classification twin.
+    MLPRegressor : The same engine without the penalty.
+
+    References
+    ----------
+    Simard, P., Victorri, B., LeCun, Y. and Denker, J. (1992). Tangent
+    prop -- a formalism for specifying selected invariances in an adaptive
+    network. NIPS 4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skreg.neural_network import TangentPropMLPRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, (200, 2))
+    >>> y = X[:, 0] ** 2            # does not depend on the second feature
+    >>> T = np.zeros((200, 1, 2)); T[:, 0, 1] = 1.0
+    >>> reg = TangentPropMLPRegressor((32,), tangent_alpha=1.0, max_iter=300,
+    ...                               random_state=0).fit(X, y, tangents=T)
+    >>> reg.n_tangents_
+    1
     """

@@ -12,7 +12,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from skreg.neural_network import DropoutMLPRegressor, MLPRegressor
+from skreg.neural_network import (
+    AdversarialMLPRegressor,
+    DropoutMLPRegressor,
+    MLPRegressor,
+    TangentPropMLPRegressor,
+)
 from skreg.neural_network._engine import (
     EngineConfig,
     Layout,
@@ -274,3 +279,73 @@ def test_std_grows_outside_the_training_range(method):
     assert np.median(s_out) > 2 * np.median(s_in)
     samples = reg.predict_samples(inside[:4], n_samples=7)
     assert samples.shape == (7, 4)
+
+
+# ------------------------------------------- adversarial, tangent propagation
+def _toy(seed=0, n=300):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(0, 1, (n, 2))
+    y = np.sin(4 * X[:, 0]) + 0.05 * rng.randn(n)  # blind to the 2nd feature
+    return X, y
+
+
+def test_adversarial_and_tangent_regressors_reduce_to_the_plain_one():
+    X, y = _toy()
+    kw = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = MLPRegressor(**kw).fit(X, y)
+        adv = AdversarialMLPRegressor(
+            adversarial_epsilon=0.0, adversarial_weight=1.0, **kw
+        ).fit(X, y)
+        tan = TangentPropMLPRegressor(tangent_alpha=0.0, **kw).fit(X, y)
+    for other in (adv, tan):
+        np.testing.assert_allclose(other.loss_curve_, plain.loss_curve_, rtol=1e-13)
+        np.testing.assert_allclose(other.predict(X), plain.predict(X), rtol=1e-12)
+
+
+def _worst_change(est, X, y, eps):
+    """|f(x_adv) - f(x)| at the FGSM point of the squared error."""
+    g = est.input_gradient(X, y)
+    return np.abs(est.predict(np.clip(X + eps * np.sign(g), 0, 1)) - est.predict(X))
+
+
+@pytest.mark.parametrize("method", ["fgsm", "pgd"])
+def test_adversarial_regressor_is_less_sensitive(method):
+    X, y = _toy()
+    kw = dict(hidden_layer_sizes=(32,), max_iter=200, random_state=0,
+              learning_rate_init=0.01)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = MLPRegressor(**kw).fit(X, y)
+        adv = AdversarialMLPRegressor(
+            method=method, adversarial_epsilon=0.1, clip=(0, 1), **kw
+        ).fit(X, y)
+    # the target's own slope (up to 4) bounds how flat a good fit can be:
+    # a smaller worst-case change, for a small loss of fit
+    assert adv.score(X, y) > 0.9
+    assert (
+        _worst_change(adv, X, y, 0.05).mean()
+        < 0.92 * _worst_change(plain, X, y, 0.05).mean()
+    )
+
+
+def test_tangent_regressor_flattens_the_tangent_direction():
+    X, y = _toy()
+    T = np.zeros((X.shape[0], 1, 2))
+    T[:, 0, 1] = 1.0  # y does not change along the second feature
+    kw = dict(hidden_layer_sizes=(32,), max_iter=200, random_state=0,
+              learning_rate_init=0.01)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = TangentPropMLPRegressor(tangent_alpha=0.0, **kw).fit(X, y, tangents=T)
+        tan = TangentPropMLPRegressor(tangent_alpha=1.0, **kw).fit(X, y, tangents=T)
+    assert tan.n_tangents_ == 1
+    d_plain = np.abs(plain.directional_derivatives(X, T)).mean()
+    d_tan = np.abs(tan.directional_derivatives(X, T)).mean()
+    assert d_tan < 0.5 * d_plain
+    # directional_derivatives of a regressor are the outputs' own (numeric)
+    h = 1e-6
+    num = (tan.predict(X + h * T[:, 0]) - tan.predict(X - h * T[:, 0])) / (2 * h)
+    np.testing.assert_allclose(tan.directional_derivatives(X, T)[:, 0, 0], num,
+                               rtol=1e-5, atol=1e-8)  # fmt: skip
