@@ -227,6 +227,11 @@ class AdversarialMLPClassifier(_AdversarialMixin, BaseMLPClassifier):
         return np.asarray(y == marker, dtype=bool)
 
     def _fit(self, X, y, sample_weight, incremental, *args, **kwargs):
+        if self.method == "vat" and np.ndim(y) == 2:
+            raise ValueError(
+                "method='vat' does not support multilabel y: its divergence is "
+                "between class distributions. Use method='fgsm' or 'pgd'."
+            )
         X = self._clip_input(X)
         unl = self._unlabeled_mask(y)
         if unl is None or not unl.any():

@@ -8,9 +8,10 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
 
-from ..utils._sklearn_compat import _fit_context
+from ..utils._sklearn_compat import _fit_context, validate_data
 from ..utils._validation import restore_state_on_error
 from ._base import BaseMultilayerPerceptron
 from ._engine import Output, input_gradient, predict_proba
@@ -25,12 +26,31 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """
 
     def _out_kind(self):
-        return int(
-            Output.LOGISTIC if self.out_activation_ == "logistic" else Output.SOFTMAX
+        if self.out_activation_ == "softmax":
+            return int(Output.SOFTMAX)
+        # one logistic unit (binary) or one per label (multilabel)
+        return int(Output.LOGISTIC if self.n_outputs_ == 1 else Output.MULTILABEL)
+
+    def _is_multilabel(self):
+        return self.out_activation_ == "logistic" and self.n_outputs_ > 1
+
+    def _validate_xy(self, X, y, reset):
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
         )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
 
     def _prepare_targets(self, y, first_pass, incremental):
         check_classification_targets(y)
+        if np.ndim(y) == 2:
+            return self._prepare_multilabel(y, first_pass)
+        if not first_pass and self._is_multilabel():
+            raise ValueError(
+                "This model was fitted on a multilabel indicator y; got a 1-D y. "
+                "Use warm_start=False to refit."
+            )
         # ---- labels
         if first_pass:
             if incremental:
@@ -62,6 +82,25 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         out_activation = "logistic" if n_outputs == 1 else "softmax"
         return y_idx, n_outputs, out_kind, out_activation
 
+    def _prepare_multilabel(self, y, first_pass):
+        """A 0/1 indicator matrix: one logistic output per label, each with
+        the binary log loss (scikit-learn's MLPClassifier)."""
+        if type_of_target(y) != "multilabel-indicator":
+            raise ValueError(
+                f"A 2-D y must be a multilabel indicator of 0/1 values; got "
+                f"{type_of_target(y)!r}."
+            )
+        n_labels = y.shape[1]
+        if first_pass:
+            self.classes_ = np.arange(n_labels)  # as LabelBinarizer's
+        elif not self._is_multilabel() or self.n_outputs_ != n_labels:
+            raise ValueError(
+                f"y has {n_labels} labels, but this model was fitted with classes "
+                f"{self.classes_}; use warm_start=False to refit."
+            )
+        T = (np.asarray(y) == 1).astype(np.float64)
+        return T, n_labels, int(Output.MULTILABEL), "logistic"
+
     def _stratify(self, y_idx, out_kind):
         # the split scikit-learn's MLPClassifier makes: stratified only
         # when there is one output unit (binary), on the indicator matrix
@@ -69,11 +108,24 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _validation_score(self, X_val, y_val, sw_val, theta, layout, out_kind):
         proba = predict_proba(X_val, theta, layout, self.activation, out_kind)
+        if out_kind == Output.MULTILABEL:  # subset accuracy, as scikit-learn
+            pred = (proba > 0.5).astype(np.int64)
+            y_val = y_val.astype(np.int64)
+            return float(accuracy_score(y_val, pred, sample_weight=sw_val))
         pred = _proba_to_index(proba)
         return float(accuracy_score(y_val, pred, sample_weight=sw_val))
 
     def _encode_y(self, y, classes, incremental):
-        """Class indices (0..n_classes-1) of ``y`` w.r.t. ``classes_``."""
+        """Class indices (0..n_classes-1) of ``y`` w.r.t. ``classes_``, or a
+        multilabel indicator as floats."""
+        if self._is_multilabel():
+            y = np.asarray(y)
+            if y.ndim != 2 or y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y must be a multilabel indicator with {self.n_outputs_} "
+                    f"columns, got shape {y.shape}."
+                )
+            return (y == 1).astype(np.float64)
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, len(self.classes_) - 1)
         if not np.all(self.classes_[idx] == y):
@@ -142,7 +194,8 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Returns
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
+            Probability of each class, in the order of ``classes_`` (for a
+            multilabel fit, of each label independently).
         """
         X = self._validate_X(X)
         return self._to_two_columns(self._proba_weight_scaling(X))
@@ -173,10 +226,13 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            The predicted classes.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The predicted classes, or for a multilabel fit the 0/1
+            indicator of the labels whose probability exceeds 0.5.
         """
         p = self.predict_proba(X)
+        if self._is_multilabel():
+            return (p > 0.5).astype(np.int64)
         return self.classes_[_proba_to_index(p)]
 
     def input_gradient(self, X, y):
@@ -211,6 +267,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
         tags.input_tags.sparse = False
         return tags
 

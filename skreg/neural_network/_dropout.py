@@ -225,6 +225,11 @@ class DropoutMLPClassifier(_DropoutMixin, BaseMLPClassifier):
         if self.inference == "mc_arithmetic":
             return samples.mean(axis=0)
         tiny = np.finfo(samples.dtype).tiny
+        if self._is_multilabel():
+            # each label is its own Bernoulli: renormalise p against 1 - p
+            logp = np.log(np.maximum(samples, tiny)).mean(axis=0)
+            logq = np.log(np.maximum(1 - samples, tiny)).mean(axis=0)
+            return 1.0 / (1.0 + np.exp(logq - logp))
         logp = np.log(np.maximum(samples, tiny)).mean(axis=0)
         logp -= logp.max(axis=1, keepdims=True)
         p = np.exp(logp)

@@ -130,7 +130,7 @@ class _TangentPropMixin:
         if getattr(self, "tangent_output", "logits") == "logits":
             return q.astype(X.dtype)
         p = self._proba_weight_scaling(X).astype(np.float64)[:, None, :]
-        if p.shape[2] == 1:
+        if self.out_activation_ == "logistic":  # binary or multilabel
             return (p * (1 - p) * q).astype(X.dtype)
         return (p * (q - np.sum(p * q, axis=2, keepdims=True))).astype(X.dtype)
 
