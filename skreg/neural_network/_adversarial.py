@@ -279,6 +279,11 @@ class AdversarialMLPClassifier(_AdversarialMixin, BaseMLPClassifier):
         finally:
             del self._unlabeled_rows
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = self.method != "vat"
+        return tags
+
     def _minibatch_streams(self, y, batch_size):
         # VAT with unlabeled rows (encoded -1): each step sees a labelled
         # minibatch and an unlabeled one, as Miyato et al. (2018, sec. 4.1)
