@@ -8,11 +8,16 @@ Prints best and median seconds per epoch over repeats, ratios, and test
 accuracies so the numbers can be trusted to measure the same thing.
 
 Usage: python benchmarks/bench_mlp.py [--epochs 5] [--repeats 3] [--quick]
-       [--threads 1] [--load]
+       [--threads 1] [--load] [--regression]
 
 On a shared, loaded machine multithreaded BLAS (OpenBLAS, 2 threads) and
 torch's 2 threads spin and distort every peer; ``--threads 1`` gives every
 peer one thread, a picture the other processes barely disturb.
+
+``--regression`` times MLPRegressor (squared error, one output) on the same
+two shapes against scikit-learn's MLPRegressor and a PyTorch MSE loop; the
+target is a smooth function of the inputs (a fixed random projection
+through tanh), standardised.
 
 ``--load`` measures what a user of a shared server sees instead: each
 library with its default threads, on a quiet machine and then beside one
@@ -33,8 +38,9 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLP
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
-from skreg.neural_network import DropoutMLPClassifier, MLPClassifier
+from skreg.neural_network import DropoutMLPClassifier, MLPClassifier, MLPRegressor
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 
@@ -91,18 +97,25 @@ class EstimatorRun:
 
 
 class TorchRun:
-    """The same network and optimizer as a hand-written PyTorch CPU loop."""
+    """The same network and optimizer as a hand-written PyTorch CPU loop
+    (cross-entropy, or with ``regression`` one linear output and the
+    squared error: ``MSELoss`` / 2 is scikit-learn's loss)."""
 
-    def __init__(self, X, y, Xte, yte, epochs, dropout, dtype):
+    def __init__(self, X, y, Xte, yte, epochs, dropout, dtype, regression=False):
         import torch
 
         torch.set_num_threads(N_THREADS)
         self.torch = torch
+        self.regression = regression
         self.tdt = torch.float32 if dtype == np.float32 else torch.float64
         self.Xt = torch.tensor(X, dtype=self.tdt)
-        self.yt = torch.tensor(y, dtype=torch.long)
+        if regression:
+            self.yt = torch.tensor(y, dtype=self.tdt).reshape(-1, 1)
+            self.n_classes = 1
+        else:
+            self.yt = torch.tensor(y, dtype=torch.long)
+            self.n_classes = int(y.max()) + 1
         self.Xte, self.yte = torch.tensor(Xte, dtype=self.tdt), yte
-        self.n_classes = int(y.max()) + 1
         self.dropout, self.epochs, self.warm, self.rep = dropout, epochs, 0.0, 0
         self._fit(1)  # warm-up
 
@@ -120,7 +133,13 @@ class TorchRun:
         layers.append(torch.nn.Linear(256, self.n_classes, dtype=self.tdt))
         model = torch.nn.Sequential(*layers)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        lossf = torch.nn.CrossEntropyLoss()
+        if self.regression:
+            mse = torch.nn.MSELoss()
+
+            def lossf(out, target):
+                return 0.5 * mse(out, target)
+        else:
+            lossf = torch.nn.CrossEntropyLoss()
         n = self.Xt.shape[0]
         t0 = time.perf_counter()
         model.train()
@@ -135,7 +154,12 @@ class TorchRun:
         dt = (time.perf_counter() - t0) / n_ep
         model.eval()
         with torch.no_grad():
-            self.acc = (model(self.Xte).argmax(1).numpy() == self.yte).mean()
+            out = model(self.Xte).numpy()
+        if self.regression:  # R^2, as scikit-learn's score
+            resid = ((self.yte - out[:, 0]) ** 2).sum()
+            self.acc = 1 - resid / ((self.yte - self.yte.mean()) ** 2).sum()
+        else:
+            self.acc = (out.argmax(1) == self.yte).mean()
         return dt
 
     def __call__(self):
@@ -149,6 +173,76 @@ def _interleaved(runs, repeats):
         for k, run in runs.items():
             times[k].append(run())
     return {k: min(v) for k, v in times.items()}
+
+
+def regression_targets(Xtr, Xte, seed=0):
+    """A smooth, learnable target: tanh of a fixed random projection, plus
+    noise, standardised on the training rows."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((Xtr.shape[1], 8)) / np.sqrt(Xtr.shape[1])
+    v = rng.standard_normal(8)
+
+    def f(X):
+        return np.tanh(3 * (X - 0.3) @ w) @ v
+
+    ytr = f(Xtr) + 0.1 * rng.standard_normal(Xtr.shape[0])
+    yte = f(Xte)
+    mu, sd = ytr.mean(), ytr.std()
+    return (ytr - mu) / sd, (yte - mu) / sd
+
+
+def _report(runs, times, pairs):
+    rows = {
+        k: (min(v), float(np.median(v)), runs[k].acc, runs[k].warm)
+        for k, v in times.items()
+    }
+    print(
+        f"{'config':28s} {'best s/ep':>10s} {'median':>10s} {'test score':>10s}"
+        f" {'warm-up s':>9s}"
+    )
+    for k, (best, med, acc, warm) in rows.items():
+        print(f"{k:28s} {best:10.4f} {med:10.4f} {acc:10.3f} {warm:9.2f}")
+    print("ratios (best time per epoch):")
+    for a, b in pairs:
+        if a in rows and b in rows:
+            print(f"  {a:>26s} / {b:<22s} = {rows[a][0] / rows[b][0]:6.2f}")
+
+
+def regression_case(args):
+    print(f"load average before: {os.getloadavg()}")
+    for name, data in (("A: 4000x784", shape_a()), ("B: digits 1437x64", shape_b())):
+        Xtr, Xte, _, _ = data
+        ytr, yte = regression_targets(Xtr, Xte)
+        print(
+            f"\n=== regression, shape {name} -> 256 -> 1: batch 128, adam, "
+            f"{args.epochs} epochs x {args.repeats} repeats ==="
+        )
+        runs = {}
+        for dt in (np.float64, np.float32):
+            X, Xt = Xtr.astype(dt), Xte.astype(dt)
+            tag = "f64" if dt == np.float64 else "f32"
+            runs[f"sklearn {tag}"] = EstimatorRun(
+                lambda **k: SkMLPRegressor(**COMMON, **k), X, ytr, Xt, yte, args.epochs
+            )
+            runs[f"skreg {tag}"] = EstimatorRun(
+                lambda **k: MLPRegressor(**COMMON, **k), X, ytr, Xt, yte, args.epochs
+            )
+            try:
+                runs[f"torch {tag}"] = TorchRun(
+                    X, ytr, Xt, yte, args.epochs, False, dt, regression=True
+                )
+            except ImportError:
+                print("torch not importable, skipped")
+        times = {k: [] for k in runs}
+        for _ in range(args.repeats):
+            for k, run in runs.items():
+                times[k].append(run())
+        pairs = []
+        for tag in ("f64", "f32"):
+            pairs.append((f"skreg {tag}", f"sklearn {tag}"))
+            pairs.append((f"skreg {tag}", f"torch {tag}"))
+        _report(runs, times, pairs)
+    print(f"\nload average after: {os.getloadavg()}")
 
 
 def load_case(args):
@@ -217,6 +311,7 @@ def main():
         action="store_true",
         help="quiet vs one competing CPU-bound process, default threads",
     )
+    ap.add_argument("--regression", action="store_true", help="MLPRegressor")
     args = ap.parse_args()
     if args.quick:
         args.epochs, args.repeats = 2, 1
@@ -228,6 +323,8 @@ def main():
     global N_THREADS
     N_THREADS = args.threads
     print(f"threads: {args.threads} (BLAS for skreg/sklearn, torch)")
+    if args.regression:
+        return regression_case(args)
     if args.quick:
         args.epochs, args.repeats = 2, 1
     print(f"load average before: {os.getloadavg()}")
