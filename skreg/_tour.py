@@ -213,13 +213,15 @@ _HEADER = (
 _RIGHT = {0, 4, 5, 7, 8, 9}
 
 LEGEND = (
-    "skreg / base: skreg's and the scikit-learn baseline's score on the 360 "
-    "test digits (higher is better{lower}). "
+    "skreg / base: skreg's and the scikit-learn baseline's score on the held-"
+    "out rows: the 360 test digits, or the test split its note names (higher "
+    "is better{lower}). "
     "skreg s / base s: wall seconds of the step in 'timed', the fastest of up "
     f"to {_MAX_PAIRS} interleaved runs per side, each side warmed up first "
     "by the same code on a few rows. JIT s: skreg's warm-up, where numba "
     "compiles its kernels (or loads them from its cache); it is not in "
-    "skreg s. MLP(h): scikit-learn's MLPClassifier(hidden_layer_sizes=h)."
+    "skreg s. MLP(h): scikit-learn's MLPClassifier(hidden_layer_sizes=h), or "
+    "its MLPRegressor in a regressor's row."
 )
 
 
@@ -297,7 +299,8 @@ def main(argv=None):
     data = load_tour_data(args.random_state)
     intro = (
         f"skreg {__version__} tour on load_digits: {len(data.y_train)} train / "
-        f"{len(data.y_test)} test images, pixels scaled to [0, 1]. The first run "
+        f"{len(data.y_test)} test images, pixels scaled to [0, 1] (the "
+        "regression rows: load_diabetes and a 1-D curve). The first run "
         "compiles numba kernels (about 90 s, in the JIT column); later runs "
         "load them from the cache."
     )
