@@ -32,7 +32,10 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return int(Output.LOGISTIC if self.n_outputs_ == 1 else Output.MULTILABEL)
 
     def _is_multilabel(self):
-        return self.out_activation_ == "logistic" and self.n_outputs_ > 1
+        return (
+            getattr(self, "out_activation_", None) == "logistic"
+            and self.n_outputs_ > 1
+        )
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(
@@ -118,9 +121,9 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _encode_y(self, y, classes, incremental):
         """Class indices (0..n_classes-1) of ``y`` w.r.t. ``classes_``, or a
         multilabel indicator as floats."""
-        if self._is_multilabel():
-            y = np.asarray(y)
-            if y.ndim != 2 or y.shape[1] != self.n_outputs_:
+        y = np.asarray(y)
+        if y.ndim == 2:  # only a multilabel model reaches here with 2-D y
+            if not self._is_multilabel() or y.shape[1] != self.n_outputs_:
                 raise ValueError(
                     f"y must be a multilabel indicator with {self.n_outputs_} "
                     f"columns, got shape {y.shape}."
