@@ -1,5 +1,6 @@
 """Ensembles of skreg neural networks (bagging)."""
 
 from ._bagging import BaggedMLPClassifier
+from ._regressor import BaggedMLPRegressor
 
-__all__ = ["BaggedMLPClassifier"]
+__all__ = ["BaggedMLPClassifier", "BaggedMLPRegressor"]

@@ -1,77 +1,23 @@
-"""BaggedMLPClassifier: bagging of neural networks (SPEC section 3).
+"""BaggedMLPClassifier: bagging of neural classifiers (SPEC section 3).
 
-How the members are trained (and why it is fast)
--------------------------------------------------
-* Every member's seed is drawn up front from ``random_state``; a member's
-  columns, bootstrap indices and network ``random_state`` all derive from
-  that one seed (with scikit-learn's BaggingClassifier's random streams),
-  so the ensemble does not depend on the order or the place in which
-  members are trained (``n_jobs``, joblib backend, dask).
-* A bootstrap sample of size n holds only ~63.2% distinct rows.  A member
-  is trained on those distinct rows with their multiplicities as
-  ``sample_weight`` (the engine's objective is ``sum_i s_i l_i / sum_i s_i``,
-  so a row of weight m is exactly m copies of it; for L-BFGS the objective
-  is identical, for the minibatch solvers every minibatch has the same
-  expected gradient).  The minibatch size is scaled by the distinct fraction
-  so that a minibatch still carries ``batch_size`` samples' worth of weight
-  and an epoch has as many optimizer steps as one over the bootstrap sample
-  with repeats.  scikit-learn's BaggingClassifier does the equivalent with
-  ``sample_weight = bincount(indices)`` over *all* n rows (zeros included),
-  so each of its epochs touches n rows; ours touch ~0.632 n.
-* Members run on joblib threads (``prefer="threads"``): the engine's epoch
-  kernel releases the GIL.  The engine's kernels are serial numba code, so
-  there is no nested numba parallel region; BLAS (called from the kernels)
-  is held at one thread while members train, which both avoids
-  oversubscription and makes every member's arithmetic independent of
-  ``n_jobs`` (OpenBLAS results change in the last bit with its thread count).
+How the members are drawn, trained (on their distinct rows, with the
+multiplicities as sample weights), stopped and run in threads is shared
+with :class:`~skreg.ensemble.BaggedMLPRegressor` and described in
+``_base.py``; this module adds the classes and the voting.
 """
 
-import warnings
-from numbers import Integral
-
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-    process_routing,
-)
+from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 
-from ..utils._blas import single_threaded_blas
-from ..utils._interrupt import stop_token
-from ..utils._sklearn_compat import (
-    HasMethods,
-    Interval,
-    RealNotInt,
-    StrOptions,
-    _fit_context,
-    _raise_for_params,
-    _routing_enabled,
-    check_is_fitted,
-    validate_data,
-)
-from ..utils._validation import restore_state_on_error
-from ._diagnostics import EnsembleDiagnosticsMixin, ErrorDecomposition
-from ._fit_checks import DrawChecksMixin
-from ._members import (
-    _MAX_INT,
-    DrawSpec,
-    _clone_template,
-    _fit_member,
-    _member_predict,
-)
+from ..utils._sklearn_compat import StrOptions
+from ._base import BaseBaggedMLP
+from ._diagnostics import ClassifierDiagnosticsMixin, ErrorDecomposition
 
 __all__ = ["BaggedMLPClassifier", "ErrorDecomposition"]  # see _diagnostics.py
 
-# the members: drawn, trained and queried by the helpers of _members.py
 
-
-class BaggedMLPClassifier(
-    DrawChecksMixin, EnsembleDiagnosticsMixin, ClassifierMixin, BaseEstimator
-):
+class BaggedMLPClassifier(ClassifierMixin, ClassifierDiagnosticsMixin, BaseBaggedMLP):
     """Bagging of neural classifiers, trained in parallel threads.
 
     Each of ``n_estimators`` copies of the template network is trained on its
@@ -211,6 +157,7 @@ class BaggedMLPClassifier(
     --------
     sklearn.ensemble.BaggingClassifier : The scikit-learn counterpart,
         e.g. ``BaggingClassifier(MLPClassifier())``.
+    BaggedMLPRegressor : The regression twin (mean and spread of the members).
 
     Notes
     -----
@@ -309,28 +256,11 @@ class BaggedMLPClassifier(
     True
     """
 
+    _kind = "classifier"
+
     _parameter_constraints: dict = {
-        # any estimator passes here (as in BaggingClassifier), so that one
-        # that is not a network gets the error pointing to BaggingClassifier
-        "estimator": [HasMethods(["fit", "predict"]), None],
-        "n_estimators": [Interval(Integral, 1, None, closed="left")],
-        "max_samples": [
-            None,
-            Interval(Integral, 1, None, closed="left"),
-            Interval(RealNotInt, 0, 1, closed="right"),
-        ],
-        "max_features": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(RealNotInt, 0, 1, closed="right"),
-        ],
-        "bootstrap": ["boolean"],
-        "bootstrap_features": ["boolean"],
+        **BaseBaggedMLP._parameter_constraints,
         "voting": [StrOptions({"soft", "hard"})],
-        "oob_score": ["boolean"],
-        "warm_start": ["boolean"],
-        "n_jobs": [None, Integral],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -349,250 +279,55 @@ class BaggedMLPClassifier(
         random_state=None,
         verbose=0,
     ):
-        self.estimator = estimator
-        self.n_estimators = n_estimators
-        self.max_samples = max_samples
-        self.max_features = max_features
-        self.bootstrap = bootstrap
-        self.bootstrap_features = bootstrap_features
+        super().__init__(
+            estimator,
+            n_estimators,
+            max_samples=max_samples,
+            max_features=max_features,
+            bootstrap=bootstrap,
+            bootstrap_features=bootstrap_features,
+            oob_score=oob_score,
+            warm_start=warm_start,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.voting = voting
-        self.oob_score = oob_score
-        self.warm_start = warm_start
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
 
-    # ------------------------------------------------------------ validation
-    def _make_template(self):
+    # ----------------------------------------------- members and targets
+    def _member_classes(self):
         from sklearn.neural_network import MLPClassifier as SklearnMLPClassifier
 
         from ..neural_network import MLPClassifier
         from ..neural_network._classifier import BaseMLPClassifier
 
-        if self.estimator is None:
-            return MLPClassifier()
-        if isinstance(self.estimator, type):
-            raise TypeError(
-                "estimator must be an instance, e.g. MLPClassifier(), not the class "
-                f"{self.estimator.__name__}."
-            )
-        if not isinstance(self.estimator, BaseMLPClassifier | SklearnMLPClassifier):
-            raise TypeError(
-                "estimator must be a skreg neural classifier (an instance of a "
-                "subclass of skreg.neural_network._classifier.BaseMLPClassifier, e.g. "
-                "skreg.neural_network.MLPClassifier) or scikit-learn's "
-                "sklearn.neural_network.MLPClassifier, got "
-                f"{type(self.estimator).__name__}. To bag any other estimator, use "
-                "sklearn.ensemble.BaggingClassifier(estimator=...)."
-            )
-        return self.estimator
+        return BaseMLPClassifier, SklearnMLPClassifier, MLPClassifier
 
-    def _spec(self):
-        return DrawSpec(
-            self._n_samples,
-            self.n_features_in_,
-            self._n_drawn_fit,
-            self._n_features_drawn_fit,
-            self._bootstrap_fit,
-            self._bootstrap_features_fit,
-            self._sample_weight,
-        )
-
-    def _parallel(self, n_tasks):
-        n_jobs = min(effective_n_jobs(self.n_jobs), n_tasks)
-        return Parallel(n_jobs=max(1, n_jobs), prefer="threads", verbose=self.verbose)
-
-    # ------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, **fit_params):
-        """Fit the ensemble (or add members when ``warm_start=True``).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels (any type).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights, used as scikit-learn's BaggingClassifier uses
-            them: each member's rows are drawn with probabilities
-            proportional to the weights (a row of weight 0 is never drawn),
-            and with ``bootstrap=True`` a float ``max_samples`` is a
-            fraction of their sum, so that an integer weight m counts as m
-            copies of the row, in distribution.  Not passed on to the
-            members.
-        **fit_params : dict
-            Parameters routed to the members' ``fit`` (e.g. ``tangents`` of
-            :class:`~skreg.neural_network.TangentPropMLPClassifier`), indexed
-            by each member's rows (and, for ``tangents``, columns).  Only
-            with ``sklearn.set_config(enable_metadata_routing=True)`` and a
-            member that requests them (``set_fit_request``).
-
-        Returns
-        -------
-        self : object
-            The fitted ensemble.
-        """
-        _raise_for_params(fit_params, self, "fit")
-        with restore_state_on_error(self):  # an interrupted fit changes nothing
-            return self._fit(X, y, sample_weight, fit_params)
-
-    def _fit(self, X, y, sample_weight, fit_params):
-        template = self._make_template()
-        if self.oob_score and not self.bootstrap:
-            raise ValueError(
-                "oob_score=True needs bootstrap=True: without replacement there "
-                "is no out-of-bag sample to speak of in the bagging sense "
-                "(scikit-learn raises the same)."
-            )
-        warm = self.warm_start and hasattr(self, "estimators_")
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=not warm)
+    def _validate_targets(self, y):
         check_classification_targets(y)
-        X = np.ascontiguousarray(X)
-        n_samples, n_features = X.shape
         classes, y_enc = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
             raise ValueError(
                 "The classifier needs samples of at least 2 classes in the data, "
                 f"but the data contains only one class: {classes[0]!r}."
             )
-        if sample_weight is not None:
-            sample_weight = self._check_sample_weight(sample_weight, X)
-        n_drawn = self._n_drawn(n_samples, sample_weight)
-        n_features_drawn = self._n_features_drawn(n_features)
-        if sample_weight is not None and np.all(sample_weight == sample_weight[0]):
-            # equal weights draw like no weights (so sample_weight=np.ones(n)
-            # fits the same ensemble as None); only their sum mattered above
-            sample_weight = None
-        if _routing_enabled():
-            fit_params = process_routing(self, "fit", **fit_params).estimator.fit
+        return y, y_enc, classes
 
-        if warm:
-            self._check_warm_start(
-                classes, n_samples, n_drawn, n_features_drawn, sample_weight
-            )
-            if X.dtype != self._dtype():
-                X = X.astype(self._dtype())
-        else:
-            self.estimators_ = []
-            self.estimators_features_ = []
-            self._seeds = np.empty(0, dtype=np.int64)
-            self.classes_ = classes
-            self.n_classes_ = int(classes.shape[0])
-            self._n_samples = n_samples
-            self._n_drawn_fit = n_drawn
-            self._n_features_drawn_fit = n_features_drawn
-            self._bootstrap_fit = bool(self.bootstrap)
-            self._bootstrap_features_fit = bool(self.bootstrap_features)
-            self._sample_weight = sample_weight
-        self.estimator_ = _clone_template(template, template.random_state)
+    def _set_targets(self, classes):
+        self.classes_ = classes
+        self.n_classes_ = int(classes.shape[0])
 
-        n_more = self.n_estimators - len(self.estimators_)
-        if n_more < 0:
+    def _check_warm_targets(self, classes):
+        if not np.array_equal(classes, self.classes_):
             raise ValueError(
-                f"n_estimators={self.n_estimators} must be larger or equal to "
-                f"len(estimators_)={len(self.estimators_)} when warm_start==True."
+                "warm_start=True needs the same classes as the previous fit: "
+                f"got {classes}, previously {self.classes_}."
             )
-        if n_more == 0:
-            warnings.warn(
-                "Warm-start fitting without increasing n_estimators does not fit "
-                "new members.",
-                UserWarning,
-                stacklevel=4,  # _fit < fit < _fit_context < caller
-            )
-            return self
 
-        random_state = check_random_state(self.random_state)
-        if warm:
-            # advance the stream past the seeds already used (scikit-learn's
-            # convention), so growing the ensemble equals fitting it at once
-            random_state.randint(_MAX_INT, size=len(self.estimators_))
-        seeds = random_state.randint(_MAX_INT, size=n_more).astype(np.int64)
-
-        spec = self._spec()
-        with single_threaded_blas(), stop_token() as stop:
-            fitted = self._parallel(n_more)(
-                delayed(_fit_member)(
-                    template,
-                    X,
-                    y,
-                    y_enc,
-                    classes.shape[0],
-                    int(s),
-                    spec,
-                    stop,
-                    fit_params,
-                )
-                for s in seeds
-            )
-        self.estimators_ = list(self.estimators_) + [est for est, _ in fitted]
-        self.estimators_features_ = list(self.estimators_features_) + [
-            f for _, f in fitted
-        ]
-        self._seeds = np.concatenate([self._seeds, seeds])
-
-        if self.oob_score:
-            self._set_oob_score(X, y_enc)
-        else:
-            for name in ("oob_score_", "oob_decision_function_"):
-                if hasattr(self, name):
-                    delattr(self, name)
-        return self
-
-    def _dtype(self):
-        return self.estimators_[0].coefs_[0].dtype
-
-    @property
-    def estimators_samples_(self):
-        """The in-bag row indices of each member (regenerated from the seeds)."""
-        check_is_fitted(self)
-        spec = self._spec()
-        return [spec.draw(int(s))[2] for s in self._seeds]
-
-    def get_metadata_routing(self):
-        """Get metadata routing of this object.
-
-        The ensemble consumes ``sample_weight`` itself (request it with
-        ``set_fit_request(sample_weight=True)``) and routes the other
-        parameters of ``fit`` to the members' ``fit``, as requested by the
-        template (scikit-learn's metadata routing: enable it with
-        ``sklearn.set_config(enable_metadata_routing=True)``).
-
-        Returns
-        -------
-        routing : MetadataRouter
-            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
-            encapsulating routing information.
-        """
-        if self.estimator is None:
-            from ..neural_network import MLPClassifier
-
-            template = MLPClassifier()
-        else:
-            template = self.estimator
-        router = MetadataRouter(owner=type(self).__name__).add_self_request(self)
-        return router.add(
-            estimator=template,
-            method_mapping=MethodMapping().add(caller="fit", callee="fit"),
-        )
+    def _output_classes(self):
+        return self.classes_
 
     # -------------------------------------------------------------- predict
-    def _validate_X(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return np.ascontiguousarray(X, dtype=self._dtype())
-
-    def _member_probas(self, X):
-        """Each member's probabilities (ensemble columns), in member order."""
-        parallel = self._parallel(len(self.estimators_))
-        with single_threaded_blas():
-            return parallel(
-                delayed(_member_predict)(est, f, X, self.classes_)
-                for est, f in zip(
-                    self.estimators_, self.estimators_features_, strict=True
-                )
-            )
-
     def predict_proba(self, X):
         """Class probabilities: mean member probability, or vote fractions.
 
@@ -610,7 +345,7 @@ class BaggedMLPClassifier(
         """
         X = self._validate_X(X)
         acc = np.zeros((X.shape[0], self.classes_.shape[0]))
-        for p in self._member_probas(X):
+        for p in self._member_outputs(X):
             if self.voting == "soft":
                 acc += p
             else:
@@ -651,8 +386,3 @@ class BaggedMLPClassifier(
         """
         proba = self.predict_proba(X)  # checks fitted before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        return tags

@@ -1,9 +1,13 @@
-"""What BaggedMLPClassifier's fit derives from its parameters and data
+"""What a bagged ensemble's fit derives from its parameters and data
 before any member trains: the rows and columns each member draws (with
 scikit-learn's meanings of ``max_samples`` and ``max_features``), the
 sample weights, and what ``warm_start`` must find unchanged.
 
-:class:`DrawChecksMixin` is part of :class:`~skreg.ensemble.BaggedMLPClassifier`.
+:class:`DrawChecksMixin` is part of ``skreg.ensemble._base.BaseBaggedMLP``
+(:class:`~skreg.ensemble.BaggedMLPClassifier`,
+:class:`~skreg.ensemble.BaggedMLPRegressor`); the targets' own warm-start
+check (same classes, same number of outputs) is the estimator's
+``_check_warm_targets``.
 """
 
 import warnings
@@ -80,12 +84,7 @@ class DrawChecksMixin:
             )
         return sample_weight
 
-    def _check_warm_start(self, classes, n_samples, n_drawn, n_feat, sample_weight):
-        if not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                "warm_start=True needs the same classes as the previous fit: "
-                f"got {classes}, previously {self.classes_}."
-            )
+    def _check_warm_start(self, n_samples, n_drawn, n_feat, sample_weight):
         same_weights = (sample_weight is None and self._sample_weight is None) or (
             sample_weight is not None
             and self._sample_weight is not None

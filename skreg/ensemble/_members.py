@@ -39,15 +39,16 @@ class DrawSpec(NamedTuple):
     def draw(self, seed):
         """The member's network seed, its columns and its in-bag rows.
 
-        The same random streams as scikit-learn's ``BaggingClassifier``
-        (``_set_random_states`` and ``_generate_bagging_indices`` in
-        ``sklearn/ensemble/_bagging.py``): the network's ``random_state`` is
-        the first draw of ``RandomState(seed)``, the columns then the rows
-        come from a fresh ``RandomState(seed)``, rows by ``randint`` /
+        The same random streams as scikit-learn's ``BaggingClassifier`` and
+        ``BaggingRegressor`` (``_set_random_states`` and
+        ``_generate_bagging_indices`` in ``sklearn/ensemble/_bagging.py``):
+        the network's ``random_state`` is the first draw of
+        ``RandomState(seed)``, the columns then the rows come from a fresh
+        ``RandomState(seed)``, rows by ``randint`` /
         ``sample_without_replacement`` or, with sample weights, by
         ``choice`` with probabilities proportional to the weights.  So
         ``estimators_features_`` and ``estimators_samples_`` equal
-        BaggingClassifier's for the same ``random_state`` and data.
+        scikit-learn's for the same ``random_state`` and data.
 
         Returns ``(net_seed, features, indices)``.
         """
@@ -91,24 +92,26 @@ def _take(X, rows, features):
 
 
 # --- one member -----------------------------------------------------------------
-def _member_rows(counts, y_enc, n_classes, min_per_class):
+def _member_rows(counts, y_enc=None, n_classes=0, min_per_class=1):
     """Distinct in-bag rows and their weights (multiplicities).
 
-    A class with fewer than ``min_per_class`` distinct in-bag rows gets
-    out-of-bag rows of that class with weight 0: they change neither the
-    loss nor the gradient, but the member then knows every class of the
-    ensemble (same ``classes_``, same output units), as a member of
-    scikit-learn's BaggingClassifier does (it sees all n rows, zeros
-    included).
+    For a classifier (``y_enc`` the encoded labels), a class with fewer
+    than ``min_per_class`` distinct in-bag rows gets out-of-bag rows of that
+    class with weight 0: they change neither the loss nor the gradient, but
+    the member then knows every class of the ensemble (same ``classes_``,
+    same output units), as a member of scikit-learn's BaggingClassifier
+    does (it sees all n rows, zeros included).  A regressor (``y_enc``
+    None) needs no such rows.
     """
     rows = np.flatnonzero(counts)
-    have = np.bincount(y_enc[rows], minlength=n_classes)
-    extra = []
-    for c in np.flatnonzero(have < min_per_class):
-        pool = np.flatnonzero((y_enc == c) & (counts == 0))
-        extra.append(pool[: min_per_class - have[c]])
-    if extra:
-        rows = np.sort(np.concatenate([rows, *extra]))
+    if y_enc is not None:
+        have = np.bincount(y_enc[rows], minlength=n_classes)
+        extra = []
+        for c in np.flatnonzero(have < min_per_class):
+            pool = np.flatnonzero((y_enc == c) & (counts == 0))
+            extra.append(pool[: min_per_class - have[c]])
+        if extra:
+            rows = np.sort(np.concatenate([rows, *extra]))
     return rows, counts[rows].astype(np.float64)
 
 
@@ -157,17 +160,19 @@ def _fit_member(template, X, y, y_enc, n_classes, seed, spec, stop=None,
                 fit_params=None):  # fmt: skip
     """Train one member; module level so every joblib backend can ship it.
 
-    ``spec`` is the ensemble's :class:`DrawSpec`, ``stop`` its stop token
-    (see ``skreg.utils._interrupt``), ``fit_params`` the parameters routed
-    to the members' ``fit``.  Returns ``(member, features)``.
+    ``y_enc`` and ``n_classes`` are the encoded labels and their number for
+    a classifier, None for a regressor; ``spec`` is the ensemble's
+    :class:`DrawSpec`, ``stop`` its stop token (see
+    ``skreg.utils._interrupt``), ``fit_params`` the parameters routed to the
+    members' ``fit``.  Returns ``(member, features)``.
     """
-    from ..neural_network._classifier import BaseMLPClassifier
+    from ..neural_network._base import BaseMultilayerPerceptron
 
     with single_threaded_blas():
         net_seed, features, idx = spec.draw(seed)
         counts = np.bincount(idx, minlength=spec.n_samples)
         est = _clone_template(template, net_seed)
-        if not isinstance(est, BaseMLPClassifier):
+        if not isinstance(est, BaseMultilayerPerceptron):
             _fit_foreign_member(est, X, y, counts, idx, features, stop, fit_params)
             return est, features
         rows, weights = _member_rows(
@@ -191,9 +196,9 @@ def _fit_member(template, X, y, y_enc, n_classes, seed, spec, stop=None,
 
 def _fit_foreign_member(est, X, y, counts, idx, features, stop, fit_params):
     """Train a scikit-learn network through its own ``fit``, as
-    BaggingClassifier does: on all rows with the bootstrap counts as
-    ``sample_weight`` when its ``fit`` takes one (scikit-learn >= 1.7),
-    else on the drawn rows with repeats."""
+    BaggingClassifier and BaggingRegressor do: on all rows with the
+    bootstrap counts as ``sample_weight`` when its ``fit`` takes one
+    (scikit-learn >= 1.7), else on the drawn rows with repeats."""
     event = stop_event(stop)
     if event is not None and event.is_set():
         raise KeyboardInterrupt  # the ensemble was stopped before this member
@@ -210,7 +215,7 @@ def _fit_foreign_member(est, X, y, counts, idx, features, stop, fit_params):
         raise KeyboardInterrupt
 
 
-#: Methods scikit-learn's MLPClassifier calls once per epoch (adam/sgd) or
+#: Methods scikit-learn's MLPs call once per epoch (adam/sgd) or
 #: per function evaluation (lbfgs); a stop request is checked there.
 _PER_STEP_METHODS = ("_update_no_improvement_count", "_loss_grad_lbfgs")
 
@@ -262,15 +267,24 @@ def _member_proba(est, X, classes):
     return out
 
 
+def _member_output(est, X, classes):
+    """A classifier member's probabilities (``classes`` the ensemble's), or
+    a regressor member's predictions (``classes`` None) as a 2-D array of
+    shape (n_samples, n_outputs)."""
+    if classes is None:
+        return est.predict(X).reshape(X.shape[0], -1)
+    return _member_proba(est, X, classes)
+
+
 def _member_oob(est, features, X, classes, seed, spec):
     with single_threaded_blas():
         _, _, idx = spec.draw(seed)
         oob = np.flatnonzero(np.bincount(idx, minlength=spec.n_samples) == 0)
         if oob.shape[0] == 0:
             return oob, None
-        return oob, _member_proba(est, _take(X, oob, features), classes)
+        return oob, _member_output(est, _take(X, oob, features), classes)
 
 
 def _member_predict(est, features, X, classes):
     with single_threaded_blas():
-        return _member_proba(est, _take(X, None, features), classes)
+        return _member_output(est, _take(X, None, features), classes)
