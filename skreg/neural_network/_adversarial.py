@@ -226,12 +226,17 @@ class AdversarialMLPClassifier(_AdversarialMixin, BaseMLPClassifier):
             return None
         return np.asarray(y == marker, dtype=bool)
 
-    def _fit(self, X, y, sample_weight, incremental, *args, **kwargs):
-        if self.method == "vat" and np.ndim(y) == 2:
+    def _prepare_targets(self, y, first_pass, incremental):
+        # y is validated here (an array): before validation it may be any
+        # array-like, even one that refuses np.ndim
+        if self.method == "vat" and y.ndim == 2:
             raise ValueError(
                 "method='vat' does not support multilabel y: its divergence is "
                 "between class distributions. Use method='fgsm' or 'pgd'."
             )
+        return super()._prepare_targets(y, first_pass, incremental)
+
+    def _fit(self, X, y, sample_weight, incremental, *args, **kwargs):
         X = self._clip_input(X)
         unl = self._unlabeled_mask(y)
         if unl is None or not unl.any():
