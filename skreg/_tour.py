@@ -7,8 +7,8 @@ most 100 columns, with a legend and one numbered note per row below it.
 Each subpackage may define a private ``_tour.py`` with ``TOUR_ROWS``: a list
 of callables ``row(data) -> TourRow`` (or a list of them).  The tour
 discovers them, so adding an estimator's row touches only its own
-subpackage.  Rows must stay small: the whole tour has to finish in under
-two minutes on two cores, numba's compilation included.
+subpackage.  Rows must stay small: the whole tour has to finish in
+about two minutes on two cores, numba's compilation included.
 
 How rows are timed
 ------------------
