@@ -157,7 +157,7 @@ _SW_NOT_EQUIVALENT = "sample_weight is not equivalent to removing/repeating samp
 
 
 def _mlp_expected_failed(estimator):
-    # scikit-learn marks this check xfail for SGDClassifier: with sampled
+    # scikit-learn marks these checks xfail for SGDClassifier: with sampled
     # noise in every step, weighting a sample is not the same as repeating
     # it.  Only Bernoulli dropout samples noise here; adam, sgd and fast
     # dropout (an expectation, no sampling) pass the check, so they are not
@@ -170,6 +170,7 @@ def _mlp_expected_failed(estimator):
         return {}
     return {
         "check_sample_weight_equivalence_on_dense_data": _SW_NOT_EQUIVALENT,
+        "check_sample_weight_equivalence_on_sparse_data": _SW_NOT_EQUIVALENT,
     }
 
 

@@ -34,6 +34,7 @@ import contextlib
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
@@ -49,6 +50,7 @@ from ..utils._sklearn_compat import (
 )
 from ..utils._validation import restore_state_on_error
 from ._engine import (
+    DENSE_ONLY_MODES,
     EngineConfig,
     Layout,
     glorot_init,
@@ -64,6 +66,23 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 #: 2.1e6 of digits, where one thread is 2x faster, and the 2.6e7 of 784
 #: inputs, where two threads are 1.5x faster on a quiet machine.
 _ONE_THREAD_PRODUCT = 8_000_000
+
+#: The parameter that marks an estimator class whose technique computes in
+#: the dense input space, and that technique's training mode (whose reason
+#: ``DENSE_ONLY_MODES`` gives): such classes refuse sparse X and say why.
+_DENSE_INPUT_PARAMS = {"adversarial_epsilon": "adversarial", "tangent_alpha": "tangent"}
+
+
+def _canonical_input(X):
+    """``X`` as the engine reads it: a C-contiguous array, or a CSR matrix
+    in canonical format (CSC converted; sorted indices, no duplicates)."""
+    if not sp.issparse(X):
+        return np.ascontiguousarray(X)
+    X = X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
@@ -117,6 +136,26 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         "tie_alpha": [Interval(Real, 0, None, closed="left")],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
+
+    #: Whether fit, partial_fit and predict take scipy sparse X (CSR, or
+    #: CSC converted to CSR), as scikit-learn's MLPs do.  The first layer
+    #: then runs over the stored entries only.  Set for each subclass from
+    #: ``_DENSE_INPUT_PARAMS`` (a class may set it itself);
+    #: ``_sparse_refusal`` is the reason a class refuses sparse input.
+    _accepts_sparse = True
+    _sparse_refusal = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_accepts_sparse" in cls.__dict__:
+            return
+        for param, mode in _DENSE_INPUT_PARAMS.items():
+            if param in cls._parameter_constraints:
+                cls._accepts_sparse = False
+                cls._sparse_refusal = DENSE_ONLY_MODES[mode]
+                return
+        cls._accepts_sparse = True
+        cls._sparse_refusal = None
 
     def __init__(
         self,
@@ -214,7 +253,30 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
     def _validate_xy(self, X, y, reset):
         """``validate_data`` of ``fit``'s inputs (an output part's hook:
         which target shapes and types it accepts)."""
-        return validate_data(self, X, y, dtype=(np.float64, np.float32), reset=reset)
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=self._sparse_formats(X),
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+
+    def _sparse_formats(self, X):
+        """``accept_sparse`` of ``validate_data`` for ``X``: CSR and CSC
+        when the estimator takes sparse input; else a sparse ``X`` raises
+        a ``TypeError`` that names the technique and why it needs dense
+        input."""
+        if self._accepts_sparse:
+            return ["csr", "csc"]
+        if sp.issparse(X):
+            raise TypeError(
+                f"Sparse input is not supported by {type(self).__name__}'s "
+                f"{self._sparse_refusal}. Convert X with X.toarray() (or use "
+                "an estimator that accepts sparse X, such as MLPClassifier, "
+                "MLPRegressor or the Dropout MLPs)."
+            )
+        return False
 
     def _prepare_targets(self, y, first_pass, incremental):
         """Validate and encode ``y`` for the engine (an output part's hook).
@@ -308,8 +370,10 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data (CSR or CSC for a sparse matrix, where the
+            estimator's technique allows it: the first layer then works on
+            the stored entries only).
         y : array-like of shape (n_samples,)
             The target class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -339,7 +403,7 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         with restore_state_on_error(self):
             return self._fit_unguarded(X, y, sample_weight, incremental, tangents)
 
-    def _blas_section(self, n, d):
+    def _blas_section(self, n, d, sparse=False):
         """BLAS on one thread for a fit whose products are small.
 
         On a 2-core box, minibatch products of 128 x 64 x 256 (digits) ran
@@ -350,6 +414,8 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         keep the user's BLAS setting.  The choice depends on the shapes
         only, never on the machine's load: the thread count changes the
         last bits of a product, and results must not depend on timing.
+        With sparse X the first product is not BLAS's (it runs over the
+        stored entries), so only the later layers count.
         """
         if self.solver == "lbfgs":
             rows = n
@@ -358,7 +424,8 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         else:
             rows = int(np.clip(self.batch_size, 1, max(n, 1)))
         units = [d, *self._hidden_sizes()]
-        largest = max(a * b for a, b in zip(units, units[1:] + [1], strict=True))
+        products = [a * b for a, b in zip(units, units[1:] + [1], strict=True)]
+        largest = max(products[1:] if sparse else products)
         if rows * largest <= _ONE_THREAD_PRODUCT:
             return single_threaded_blas()
         return contextlib.nullcontext()
@@ -372,7 +439,7 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         y_idx, n_outputs, out_kind, out_activation = self._prepare_targets(
             y, first_pass, incremental
         )
-        X = np.ascontiguousarray(X)
+        X = _canonical_input(X)
         dtype = X.dtype
         n_samples, n_features = X.shape
 
@@ -439,7 +506,7 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         # The section starts after validation: only then is X an array whose
         # shape can be read (scikit-learn's checks pass objects that refuse
         # np.shape).
-        with self._blas_section(n_samples, n_features):
+        with self._blas_section(n_samples, n_features, sp.issparse(X)):
             if self.solver in _STOCHASTIC_SOLVERS:
                 theta = self._fit_stochastic(
                     X, y_idx, sw, layout, theta, cfg, out_kind, rs, incremental,
@@ -465,5 +532,13 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
     def _validate_X(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=self._sparse_formats(X),
+            dtype=(np.float64, np.float32),
+        )
+        if sp.issparse(X):
+            return _canonical_input(X.astype(self._model_dtype(), copy=False))
         return np.ascontiguousarray(X, dtype=self._model_dtype())

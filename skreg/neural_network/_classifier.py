@@ -33,13 +33,18 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     def _is_multilabel(self):
         return (
-            getattr(self, "out_activation_", None) == "logistic"
-            and self.n_outputs_ > 1
+            getattr(self, "out_activation_", None) == "logistic" and self.n_outputs_ > 1
         )
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+            self,
+            X,
+            y,
+            accept_sparse=self._sparse_formats(X),
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -271,7 +276,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = self._accepts_sparse
         return tags
 
 

@@ -48,6 +48,7 @@ class BaseMLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             self,
             X,
             y,
+            accept_sparse=self._sparse_formats(X),
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
@@ -178,6 +179,6 @@ class BaseMLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = self._accepts_sparse
         tags.target_tags.multi_output = True
         return tags

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
@@ -36,7 +37,9 @@ class SolverMixin:
         dtype = theta.dtype
         n = X.shape[0]
         k = 0 if tangents is None else tangents.shape[1]
-        engine = Engine(cfg, layout, out_kind, dtype, n, n_tangents=k)
+        engine = Engine(
+            cfg, layout, out_kind, dtype, n, n_tangents=k, sparse=sp.issparse(X)
+        )
         th = np.empty_like(theta)
         state = engine.state(th)
         data = engine.data(X, y_idx, sw, tangents)
@@ -118,10 +121,10 @@ class SolverMixin:
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
-            X_val = np.ascontiguousarray(X[idx_val])
+            X_val = _take_rows(X, idx_val)
             y_val = y_idx[idx_val]
             sw_val = sw[idx_val]
-            X_tr = np.ascontiguousarray(X[idx_train])
+            X_tr = _take_rows(X, idx_train)
             y_tr = np.ascontiguousarray(y_idx[idx_train])
             sw_tr = np.ascontiguousarray(sw[idx_train])
             tv_tr = None if tangents is None else tangents[idx_train]
@@ -144,7 +147,9 @@ class SolverMixin:
         streams = self._minibatch_streams(y_tr, bs)
         rows = bs if streams is None else streams.batch_rows
         k = 0 if tangents is None else tangents.shape[1]
-        engine = Engine(cfg, layout, out_kind, dtype, rows, n_tangents=k)
+        engine = Engine(
+            cfg, layout, out_kind, dtype, rows, n_tangents=k, sparse=sp.issparse(X)
+        )
         state = engine.state(theta, self._opt_m, self._opt_v)
         data = engine.data(X_tr, y_tr, sw_tr, tv_tr)
         seed = int(getattr(self, "_dropout_seed", 0))
@@ -266,6 +271,13 @@ class SolverMixin:
         if self.verbose:
             print(f"{msg} Setting learning rate to {self._learning_rate:f}")
         return False
+
+
+def _take_rows(X, idx):
+    """Rows ``idx`` of a dense array (C-contiguous) or a CSR matrix."""
+    if sp.issparse(X):
+        return X[idx]
+    return np.ascontiguousarray(X[idx])
 
 
 def _shuffle_like_sklearn(idx, rs):

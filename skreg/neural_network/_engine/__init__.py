@@ -22,6 +22,18 @@ Layout of the package
 * ``_config``      -- the Python side: :class:`Layout`, :class:`EngineConfig`,
   :class:`Engine` (one mode's kernels bound to a layout and buffers).
 
+Sparse input
+------------
+A scipy sparse X reaches the kernels as its CSR arrays (``_records.Csr``,
+``Data.csr``; ``None`` for dense X).  The first layer's product and weight
+gradient then run over the stored entries (``_layers.sparse_*``, fast
+dropout's ``sparse_moments*``), input dropout masking each entry as the
+dense path masks its unit; deeper layers are dense.  The passes branch on
+``csr is None``, which numba resolves by type: dense and sparse data each
+compile their own variant, and a dense fit compiles no sparse code.  The
+modes that need an input gradient or perturbed rows (adversarial, tangent)
+refuse sparse input (``DENSE_ONLY_MODES``).
+
 Flat parameter vector
 ---------------------
 All parameters of a network with widths ``units = [n_0, ..., n_L]`` live in
@@ -35,6 +47,7 @@ stopping, ``verbose``, schedules).
 """
 
 from ._config import (
+    DENSE_ONLY_MODES,
     PREDICT_CHUNK,
     Engine,
     EngineConfig,
@@ -49,6 +62,7 @@ from ._config import (
 from ._records import Activation, Attack, Dropout, Output, Penalty, Status
 
 __all__ = [
+    "DENSE_ONLY_MODES",
     "PREDICT_CHUNK",
     "Activation",
     "Attack",

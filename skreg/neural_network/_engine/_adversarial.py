@@ -154,7 +154,7 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
     pert = Rows(XA, ar, kid, 0, nb, wb)
 
     # (1) clean pass
-    pen_c, sw_sum = forward(theta, net, opts, ws, clean, seed, step, TRAIN)
+    pen_c, sw_sum = forward(theta, net, opts, ws, clean, None, seed, step, TRAIN)
     if method == ADV_VAT:
         ce_scale = alpha * s_all / s_lab if s_lab > 0.0 else 0.0
         for r in range(nb):
@@ -175,7 +175,7 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
                     wce[r] = 0.0
     data_c = output_loss_delta(P, DL, yb, tb, wce, ar, 0, out_kind, log_eps)
     clean_pass = TRAIN if method == ADV_VAT else TRAIN_AND_INPUT
-    backward(theta, grad, net, opts, ws, clean, seed, step, clean_pass)
+    backward(theta, grad, net, opts, ws, clean, None, seed, step, clean_pass)
 
     if method == ADV_VAT:
         for r in range(nb):
@@ -195,18 +195,18 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
         else:
             _vat_direction(DIR, D0, XA, X, idx, i0, eps, lo, hi)
         for it in range(n_it):
-            forward(theta, net, opts, ws, pert, seed, step, INPUT_ONLY)
+            forward(theta, net, opts, ws, pert, None, seed, step, INPUT_ONLY)
             kl_delta(P, DL, PC, ones, out_kind)
-            backward(theta, G2, net, opts, ws, pert, seed, step, INPUT_ONLY)
+            backward(theta, G2, net, opts, ws, pert, None, seed, step, INPUT_ONLY)
             if it < n_it - 1:
                 _vat_direction(DIR, D0, XA, X, idx, i0, xi, -np.inf, np.inf)
             else:
                 _vat_direction(DIR, D0, XA, X, idx, i0, eps, lo, hi)
-        forward(theta, net, opts, ws, pert, seed, step, WEIGHTS_ONLY)
+        forward(theta, net, opts, ws, pert, None, seed, step, WEIGHTS_ONLY)
         for r in range(nb):
             wce[r] = (1.0 - alpha) * wb[r]
         kl_sum = kl_delta(P, DL, PC, wce, out_kind)
-        backward(theta, G2, net, opts, ws, pert, seed, step, WEIGHTS_ONLY)
+        backward(theta, G2, net, opts, ws, pert, None, seed, step, WEIGHTS_ONLY)
         for k in range(npar):
             grad[k] += G2[k]
         return data_c + kl_sum, pen_c, sw_sum
@@ -233,16 +233,18 @@ def batch_loss_grad(state, net, opts, aopts, ws, aws, data, order, i0, nb, seed,
             _project(XA, X, idx, i0, eps, lo, hi)
             first = 1
         for _ in range(first, aopts.pgd_steps):
-            forward(theta, net, opts, ws, pert, seed, step, INPUT_WITH_PENALTY)
+            forward(theta, net, opts, ws, pert, None, seed, step, INPUT_WITH_PENALTY)
             output_loss_delta(P, DL, yb, tb, wce, ar, 0, out_kind, log_eps)
-            backward(theta, G2, net, opts, ws, pert, seed, step, INPUT_WITH_PENALTY)
+            backward(
+                theta, G2, net, opts, ws, pert, None, seed, step, INPUT_WITH_PENALTY
+            )
             _sign_step(XA, D0, a)
             _project(XA, X, idx, i0, eps, lo, hi)
 
     # (3) the adversarial pass into G2; grad = alpha grad + (1 - alpha) G2
-    pen_a, _ = forward(theta, net, opts, ws, pert, seed, step, TRAIN)
+    pen_a, _ = forward(theta, net, opts, ws, pert, None, seed, step, TRAIN)
     data_a = output_loss_delta(P, DL, yb, tb, wce, ar, 0, out_kind, log_eps)
-    backward(theta, G2, net, opts, ws, pert, seed, step, TRAIN)
+    backward(theta, G2, net, opts, ws, pert, None, seed, step, TRAIN)
     beta = 1.0 - alpha
     for k in range(npar):
         grad[k] = alpha * grad[k] + beta * G2[k]

@@ -9,12 +9,14 @@ from ``_engine_config()`` and the base class does the rest through
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from ...utils._numba import as_kernel_array, will_compile
 from . import _adversarial, _fast_dropout, _inference, _plain, _tangent
 from ._records import (
     AdversarialBuffers,
     Buffers,
+    Csr,
     Data,
     FastBuffers,
     State,
@@ -24,6 +26,46 @@ from ._records import (
     net_record,
     tangent_options,
 )
+
+#: Training modes that compute in the dense input space (an input gradient,
+#: perturbed or tangent rows), and why they cannot take sparse input.
+DENSE_ONLY_MODES = {
+    "adversarial": (
+        "adversarial training: its perturbed inputs x + eta change every "
+        "feature, so they live in the dense input space"
+    ),
+    "tangent": (
+        "tangent propagation: its tangent vectors are directions in the dense "
+        "input space"
+    ),
+}
+
+
+def kernel_rows(X, dtype):
+    """``(X, csr)`` of :class:`~._records.Data` (and the kernels' ``csr``).
+
+    A dense ``X`` as a kernel array and ``None``; a scipy sparse ``X`` (CSC
+    is converted) as a dense placeholder without rows and its canonical CSR
+    arrays (sorted indices, duplicates summed; int32 indices, int64
+    ``indptr``), one type for every sparse input so one variant serves.
+    """
+    if not sp.issparse(X):
+        return as_kernel_array(X, dtype), None
+    if X.shape[1] > np.iinfo(np.int32).max:
+        raise ValueError(
+            f"X has {X.shape[1]} features; sparse input supports at most "
+            f"{np.iinfo(np.int32).max} (int32 column indices)."
+        )
+    X = X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    csr = Csr(
+        as_kernel_array(X.data, dtype),
+        as_kernel_array(X.indices, np.int32),
+        as_kernel_array(X.indptr, np.int64),
+    )
+    return np.empty((0, X.shape[1]), dtype=dtype), csr
 
 
 def _labels_and_targets(y, dtype):
@@ -60,6 +102,9 @@ class Layout:
             ([0], np.cumsum(self.units[1:])[:-1])
         )
         self.n_params = self.n_coef + int(self.units[1:].sum())
+        # buffer row offsets of a net fed CSR rows: no input block
+        self.sparse_uoff = np.zeros(L + 2, dtype=np.int64)
+        self.sparse_uoff[2:] = np.cumsum(self.units[1:])
 
     @classmethod
     def from_coefs(cls, coefs):
@@ -195,10 +240,13 @@ class EngineConfig:
         return "plain"
 
 
-def _buffers(layout, bs, dtype, dropout=None, need_pre=False, need_delta=True):
-    """Per-batch :class:`~._records.Buffers` for ``bs`` rows."""
-    tot = int(layout.uoff[-1])  # sum of all widths
-    below = int(layout.uoff[-2])  # widths of layers 0..L-1
+def _buffers(layout, bs, dtype, dropout=None, need_pre=False, need_delta=True,
+             sparse=False):  # fmt: skip
+    """Per-batch :class:`~._records.Buffers` for ``bs`` rows (without the
+    input's block for ``sparse`` input)."""
+    uoff = layout.sparse_uoff if sparse else layout.uoff
+    tot = int(uoff[-1])  # sum of all widths (held in the buffers)
+    below = int(uoff[-2])  # widths of layers 0..L-1
     bs = int(bs)
     masked = bs * below if dropout is not None else 1
     return Buffers(
@@ -209,6 +257,22 @@ def _buffers(layout, bs, dtype, dropout=None, need_pre=False, need_delta=True):
         delta=np.empty(bs * tot if need_delta else 1, dtype=dtype),
         rate=np.zeros(tot, dtype=np.float64),
         bs=bs,
+    )
+
+
+def _fast_buffers(layout, bs, dtype, sparse, need_dvar=True):
+    """:class:`~._records.FastBuffers`; the squared-weight scratch spans
+    the largest weight matrix the dense products square (the sparse first
+    layer squares its weights entry by entry)."""
+    uoff = layout.sparse_uoff if sparse else layout.uoff
+    tot = int(uoff[-1])
+    units = layout.units
+    sizes = units[:-1] * units[1:]
+    wmax = int(sizes[1:].max(initial=1) if sparse else sizes.max())
+    return FastBuffers(
+        np.empty(bs * tot, dtype=dtype),
+        np.empty(bs * tot if need_dvar else 1, dtype=dtype),
+        np.empty(wmax, dtype=dtype),
     )
 
 
@@ -242,13 +306,24 @@ class Engine:
         Rows per minibatch (the buffers' size).
     n_tangents : int
         Tangents per sample (0: no tangent propagation).
+    sparse : bool
+        Whether the data are a scipy sparse matrix (the buffers then hold
+        no input block).  Raises ``TypeError`` for a mode that needs dense
+        inputs (:data:`DENSE_ONLY_MODES`).
     """
 
-    def __init__(self, config, layout, out_kind, dtype, batch_size, n_tangents=0):
+    def __init__(self, config, layout, out_kind, dtype, batch_size, n_tangents=0,
+                 sparse=False):  # fmt: skip
         self.mode = config.mode(tangents=n_tangents > 0)
+        if sparse and self.mode in DENSE_ONLY_MODES:
+            raise TypeError(
+                f"Sparse input is not supported by {DENSE_ONLY_MODES[self.mode]}. "
+                "Convert X with X.toarray()."
+            )
+        self.sparse = bool(sparse)
         self.layout = layout
         self.dtype = np.dtype(dtype)
-        self.net = net_record(layout)
+        self.net = net_record(layout, self.sparse)
         self.opts = build_options(config, out_kind, dtype)
         bs = int(batch_size)
         self.ws = _buffers(
@@ -257,19 +332,12 @@ class Engine:
             dtype,
             config.dropout,
             need_pre=config.activation_penalty == "kl",
+            sparse=self.sparse,
         )
         self.ref = config.tie_ref
         units = layout.units
         if self.mode == "fast":
-            tot = int(layout.uoff[-1])
-            wmax = int((units[:-1] * units[1:]).max())
-            self.extra = (
-                FastBuffers(
-                    np.empty(bs * tot, dtype=dtype),
-                    np.empty(bs * tot, dtype=dtype),
-                    np.empty(wmax, dtype=dtype),
-                ),
-            )
+            self.extra = (_fast_buffers(layout, bs, dtype, self.sparse),)
         elif self.mode == "tangent":
             topts = tangent_options(config, n_tangents)
             k = 1 if topts.sampled else topts.n_tangents
@@ -302,9 +370,14 @@ class Engine:
         """The rows a fit trains on, normalised so every layout of ``X``
         reuses one compiled kernel.  ``y_idx``: class indices (1-D), or the
         target rows (2-D, regression and multilabel); ``tangents``
-        (n, n_tangents, n_features) in tangent mode."""
+        (n, n_tangents, n_features) in tangent mode.  ``X`` is sparse iff
+        the engine was made for sparse data."""
+        if sp.issparse(X) != self.sparse:
+            raise TypeError(  # pragma: no cover - developer guard
+                f"Engine(sparse={self.sparse}) got {type(X).__name__} data."
+            )
         data = Data(
-            as_kernel_array(X, self.dtype),
+            *kernel_rows(X, self.dtype),
             *_labels_and_targets(y_idx, self.dtype),
             as_kernel_array(sample_weight, np.float64),
         )
@@ -363,62 +436,77 @@ PREDICT_CHUNK = 1024
 
 
 def predict_proba(X, theta, layout, activation, out_kind, mc=None, seed=0):
-    """Probabilities of every row of ``X`` in the model dtype.
+    """Probabilities of every row of ``X`` (dense, or scipy sparse) in the
+    model dtype.
 
     ``mc=(keep_input, keep_hidden, n_samples)`` samples dropout masks
-    (keyed by a hash of each row's content) and returns
-    ``(n_samples, n, n_out)``.
+    (keyed by a hash of each row's content, the same for a sparse row as
+    for its dense copy) and returns ``(n_samples, n, n_out)``.
     """
     dtype = theta.dtype
-    X = as_kernel_array(X, dtype)
+    sparse = sp.issparse(X)
     n = X.shape[0]
+    X, csr = kernel_rows(X, dtype)
     bs = max(1, min(PREDICT_CHUNK, n))
     n_out = int(layout.units[-1])
-    net = net_record(layout)
+    net = net_record(layout, sparse)
     if mc is None:
         opts = inference_options(activation, out_kind, dtype)
-        ws = _buffers(layout, bs, dtype, need_delta=False)
+        ws = _buffers(layout, bs, dtype, need_delta=False, sparse=sparse)
         out = np.empty((n, n_out), dtype=dtype)
         _inference.predict_proba(
-            theta, net, opts, ws, X, np.empty(0, dtype=np.int64), 0, 0, out
+            theta, net, opts, ws, X, csr, np.empty(0, dtype=np.int64), 0, 0, out
         )
         return out
     keep_in, keep_hid, n_samples = mc
     opts = inference_options(activation, out_kind, dtype, keep_in, keep_hid, mc=True)
-    ws = _buffers(layout, bs, dtype, dropout="bernoulli", need_delta=False)
+    ws = _buffers(
+        layout, bs, dtype, dropout="bernoulli", need_delta=False, sparse=sparse
+    )
     out = np.empty((n_samples, n, n_out), dtype=dtype)
-    kid = _random_row_hashes(X)
-    _inference.predict_proba_mc(theta, net, opts, ws, X, kid, int(seed), out)
+    kid = _random_row_hashes(X, csr, int(layout.units[0]), sparse)
+    _inference.predict_proba_mc(theta, net, opts, ws, X, csr, kid, int(seed), out)
     return out
 
 
-def _random_row_hashes(X):
-    from ._random import row_hashes
+def _random_row_hashes(X, csr, d, sparse):
+    from ._random import row_hashes, row_hashes_csr
 
-    return row_hashes(X.view(np.uint64 if X.dtype == np.float64 else np.uint32))
+    bits = np.uint64 if X.dtype == np.float64 else np.uint32
+    if sparse:
+        data = csr.data
+        return row_hashes_csr(data, data.view(bits), csr.indices, csr.indptr, d)
+    return row_hashes(X.view(bits))
 
 
 def input_gradient(X, y_idx, theta, layout, activation, out_kind):
     """Per-sample gradient of the unweighted loss w.r.t. the input, for
-    class indices or (2-D) target rows ``y_idx``."""
+    class indices or (2-D) target rows ``y_idx``.  The gradient is dense
+    (every feature's), so a sparse ``X`` is densified: the result has its
+    size anyway."""
     dtype = theta.dtype
+    if sp.issparse(X):
+        X = X.toarray()
     X = as_kernel_array(X, dtype)
     bs = max(1, min(PREDICT_CHUNK, X.shape[0]))
     opts = inference_options(activation, out_kind, dtype)
     ws = _buffers(layout, bs, dtype)
     out = np.empty(X.shape, dtype=dtype)
     Y, T = _labels_and_targets(y_idx, dtype)
-    _inference.input_gradient(theta, net_record(layout), opts, ws, X, Y, T, 0, 0, out)
+    net = net_record(layout)
+    _inference.input_gradient(theta, net, opts, ws, X, Y, T, 0, 0, out)
     return out
 
 
 def predict_moments(X, theta, layout, activation, keep_input, keep_hidden):
     """Fast dropout's Gaussian approximation at inference: the mean and
     variance of each output logit (for an identity output, of the
-    prediction) of every row of ``X``, in one deterministic pass."""
+    prediction) of every row of ``X`` (dense or scipy sparse), in one
+    deterministic pass."""
     dtype = theta.dtype
-    X = as_kernel_array(X, dtype)
+    sparse = sp.issparse(X)
     n = X.shape[0]
+    X, csr = kernel_rows(X, dtype)
     bs = max(1, min(PREDICT_CHUNK, n))
     cfg = EngineConfig(
         activation=activation,
@@ -427,18 +515,13 @@ def predict_moments(X, theta, layout, activation, keep_input, keep_hidden):
         keep_hidden=keep_hidden,
     )
     opts = build_options(cfg, 0, dtype)
-    ws = _buffers(layout, bs, dtype, "fast", need_delta=False)
-    tot = int(layout.uoff[-1])
-    wmax = int((layout.units[:-1] * layout.units[1:]).max())
-    fws = FastBuffers(
-        np.empty(bs * tot, dtype=dtype), np.empty(1, dtype=dtype),
-        np.empty(wmax, dtype=dtype),
-    )  # fmt: skip
+    ws = _buffers(layout, bs, dtype, "fast", need_delta=False, sparse=sparse)
+    fws = _fast_buffers(layout, bs, dtype, sparse, need_dvar=False)
     n_out = int(layout.units[-1])
     mean = np.empty((n, n_out), dtype=dtype)
     var = np.empty((n, n_out), dtype=dtype)
-    net = net_record(layout)
-    _fast_dropout.predict_moments(theta, net, opts, ws, fws, X, mean, var)
+    net = net_record(layout, sparse)
+    _fast_dropout.predict_moments(theta, net, opts, ws, fws, X, csr, mean, var)
     return mean, var
 
 
@@ -449,12 +532,14 @@ def loss_and_gradient(theta, layout, X, y_idx, sample_weight, config, out_kind,
     The same kernel path as a training minibatch (used by the
     finite-difference tests).  ``y_idx`` are class indices (0/1 for
     binary); ``tangents`` (n_samples, n_tangents, n_features) switch on the
-    tangent-propagation penalty of strength ``config.tangent_alpha``.
+    tangent-propagation penalty of strength ``config.tangent_alpha``; ``X``
+    may be scipy sparse.
     """
     n = X.shape[0]
     sw = np.ones(n) if sample_weight is None else sample_weight
     k = 0 if tangents is None else tangents.shape[1]
-    engine = Engine(config, layout, out_kind, theta.dtype, n, n_tangents=k)
+    engine = Engine(config, layout, out_kind, theta.dtype, n, n_tangents=k,
+                    sparse=sp.issparse(X))  # fmt: skip
     state = engine.state(theta)
     data = engine.data(X, y_idx, sw, tangents)
     loss = engine.objective(state, data, np.arange(n), seed, step)

@@ -7,6 +7,11 @@ of the plain mode's (``_plain.py``) plus the :class:`~._records.FastBuffers`.
 Activation penalties and tangent propagation are not available in this
 mode (they would need the activations' distribution); the Python side
 refuses those combinations.
+
+Sparse input (``csr`` a :class:`~._records.Csr`, else None; see
+``_passes.py``): the first layer's moments and gradient run over the stored
+entries, where the inputs are constants (no variance) and
+``q = x^2 (1 - p) / p``.
 """
 
 import math
@@ -108,11 +113,74 @@ def gauss_moments(mu, var, act):
     return s1, v, ds1_dmu, ds1_dvar, dv_dmu, dv_dvar
 
 
-@jit(inline="always")
-def forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb):
+@jit
+def sparse_moments(csr, idx, i0, nb, W, Mout, Vout, p):
+    """The first layer's pre-activation moments from CSR rows (before the
+    intercept): ``Mout = X W`` and ``Vout = Q W^2`` over the stored entries,
+    ``q = x^2 (1 - p) / p``."""
+    nout = W.shape[1]
+    data = csr.data
+    indices = csr.indices
+    indptr = csr.indptr
+    cq = np.empty(1, dtype=W.dtype)  # (1 - p) / p in the model dtype
+    cq[0] = (1.0 - p) / p
+    c = cq[0]
+    for r in range(nb):
+        mo = Mout[r]
+        vo = Vout[r]
+        for a in range(nout):
+            mo[a] = 0.0
+            vo[a] = 0.0
+        i = idx[i0 + r]
+        for k in range(indptr[i], indptr[i + 1]):
+            x = data[k]
+            q = x * x * c
+            w = W[indices[k]]
+            for a in range(nout):
+                mo[a] += x * w[a]
+                vo[a] += q * (w[a] * w[a])
+
+
+@jit
+def sparse_moments_grad(csr, idx, i0, nb, W, Dm, Dv, gW, gb, p):
+    """The first layer's weight gradient from CSR rows (overwritten):
+    ``gW = X^T Dm + 2 W * (Q^T Dv)`` over the stored entries and
+    ``gb = sum_rows Dm``."""
+    nin, nout = gW.shape
+    data = csr.data
+    indices = csr.indices
+    indptr = csr.indptr
+    cq = np.empty(1, dtype=W.dtype)
+    cq[0] = 2.0 * (1.0 - p) / p
+    c = cq[0]
+    flat = gW.reshape(nin * nout)
+    for k in range(nin * nout):
+        flat[k] = 0.0
+    for a in range(nout):
+        gb[a] = 0.0
+    for r in range(nb):
+        dm = Dm[r]
+        dv = Dv[r]
+        for a in range(nout):
+            gb[a] += dm[a]
+        i = idx[i0 + r]
+        for k in range(indptr[i], indptr[i + 1]):
+            x = data[k]
+            q2 = x * x * c
+            j = indices[k]
+            w = W[j]
+            g = gW[j]
+            for a in range(nout):
+                g[a] += x * dm[a] + q2 * w[a] * dv[a]
+
+
+@jit
+def forward_moments(theta, net, opts, ws, fws, X, csr, idx, i0, nb):
     """The forward half of :func:`batch_loss_grad`: means into ``ws.act``,
     variances into ``fws.var`` (the output block: the logits'), q's and
-    the moments' partials into ``ws.masked`` and ``ws.mask``."""
+    the moments' partials into ``ws.masked`` and ``ws.mask`` (of CSR rows
+    ``csr`` unless None: then no input block, and the first layer's q's
+    are not stored)."""
     units = net.units
     uoff = net.uoff
     w_off = net.w_off
@@ -128,13 +196,14 @@ def forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb):
     p_in = opts.dropout.keep_input
     p_hid = opts.dropout.keep_hidden
     n0 = units[0]
-    H0 = view(H, 0, nb, n0)
-    V0 = view(V, 0, nb, n0)
-    for r in range(nb):
-        i = idx[i0 + r]
-        for j in range(n0):
-            H0[r, j] = X[i, j]
-            V0[r, j] = 0.0
+    if csr is None:
+        H0 = view(H, 0, nb, n0)
+        V0 = view(V, 0, nb, n0)
+        for r in range(nb):
+            i = idx[i0 + r]
+            for j in range(n0):
+                H0[r, j] = X[i, j]
+                V0[r, j] = 0.0
     # S holds 4 partials per hidden unit: rows of width 4 * n_l (offset 4*...)
     for l in range(L):
         nin = units[l]
@@ -142,21 +211,24 @@ def forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb):
         p = p_in if l == 0 else p_hid
         W = view(theta, w_off[l], nin, nout)
         b = theta[b_off[l] : b_off[l] + nout]
-        M = view(H, bs_max * uoff[l], nb, nin)
-        Vin = view(V, bs_max * uoff[l], nb, nin)
-        Q = view(HT, bs_max * uoff[l], nb, nin)
-        for r in range(nb):
-            for j in range(nin):
-                m = M[r, j]
-                Q[r, j] = Vin[r, j] / p + m * m * (1.0 - p) / p
         Mout = view(H, bs_max * uoff[l + 1], nb, nout)
         Vout = view(V, bs_max * uoff[l + 1], nb, nout)
-        np.dot(M, W, Mout)
-        Wsq = view(WB, 0, nin, nout)
-        for a in range(nin):
-            for c in range(nout):
-                Wsq[a, c] = W[a, c] * W[a, c]
-        np.dot(Q, Wsq, Vout)
+        if l == 0 and csr is not None:
+            sparse_moments(csr, idx, i0, nb, W, Mout, Vout, p)
+        else:
+            M = view(H, bs_max * uoff[l], nb, nin)
+            Vin = view(V, bs_max * uoff[l], nb, nin)
+            Q = view(HT, bs_max * uoff[l], nb, nin)
+            for r in range(nb):
+                for j in range(nin):
+                    m = M[r, j]
+                    Q[r, j] = Vin[r, j] / p + m * m * (1.0 - p) / p
+            np.dot(M, W, Mout)
+            Wsq = view(WB, 0, nin, nout)
+            for a in range(nin):
+                for c in range(nout):
+                    Wsq[a, c] = W[a, c] * W[a, c]
+            np.dot(Q, Wsq, Vout)
         for r in range(nb):
             for j in range(nout):
                 Mout[r, j] += b[j]
@@ -175,7 +247,7 @@ def forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb):
 
 
 @jit
-def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
+def batch_loss_grad(state, net, opts, ws, fws, data, csr, order, i0, nb):
     """Fast dropout: expected loss under Gaussian pre-activations.
 
     With inverted dropout on the inputs of layer l (keep probability p), a
@@ -221,7 +293,7 @@ def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
     sw_sum = 0.0
     for r in range(nb):
         sw_sum += sw[idx[i0 + r]]
-    forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb)
+    forward_moments(theta, net, opts, ws, fws, X, csr, idx, i0, nb)
     nout = units[L]
     Mo = view(H, bs_max * uoff[L], nb, nout)
     Vo = view(V, bs_max * uoff[L], nb, nout)
@@ -297,11 +369,15 @@ def batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb):
         nout = units[l + 1]
         p = p_in if l == 0 else p_hid
         W = view(theta, w_off[l], nin, nout)
-        M = view(H, bs_max * uoff[l], nb, nin)
-        Q = view(HT, bs_max * uoff[l], nb, nin)
         Dm = view(D, bs_max * uoff[l + 1], nb, nout)
         Dv = view(DV, bs_max * uoff[l + 1], nb, nout)
         gW = view(grad, w_off[l], nin, nout)
+        if l == 0 and csr is not None:
+            gb = grad[b_off[0] : b_off[0] + nout]
+            sparse_moments_grad(csr, idx, i0, nb, W, Dm, Dv, gW, gb, p)
+            break
+        M = view(H, bs_max * uoff[l], nb, nin)
+        Q = view(HT, bs_max * uoff[l], nb, nin)
         np.dot(M.T, Dm, gW)
         tmp = view(WB, 0, nin, nout)
         np.dot(Q.T, Dv, tmp)
@@ -342,7 +418,7 @@ def run_epoch(state, net, opts, ws, fws, data, order, seed, step, opt_step, lr):
     acc = 0.0
     for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
-        sums = batch_loss_grad(state, net, opts, ws, fws, data, order, i0, nb)
+        sums = batch_loss_grad(state, net, opts, ws, fws, data, data.csr, order, i0, nb)
         step += 1
         status, acc, opt_step = step_batch(
             state, net, opts.optim, sums, nb, opt_step, lr, acc
@@ -358,24 +434,25 @@ def objective(state, net, opts, ws, fws, data, idx, seed, step):
     ``state.grad`` (``seed`` and ``step`` unused: no masks)."""
     nb = idx.shape[0]
     i0 = nb - nb  # a plain integer: a literal 0 would compile the batch again
-    sums = batch_loss_grad(state, net, opts, ws, fws, data, idx, i0, nb)
+    sums = batch_loss_grad(state, net, opts, ws, fws, data, data.csr, idx, i0, nb)
     par = finish_gradient(state, net, sums[2], opts.optim)
     return (sums[0] + sums[1]) / sums[2] + par
 
 
 @jit
-def predict_moments(theta, net, opts, ws, fws, X, mean, var):
-    """Mean and variance of the output logits of every row of ``X`` under
-    the Gaussian approximation (``ws.bs`` rows at a time): for an identity
-    output, the predictive mean and variance of the dropout network."""
-    n = X.shape[0]
+def predict_moments(theta, net, opts, ws, fws, X, csr, mean, var):
+    """Mean and variance of the output logits of every row of ``X`` (of the
+    CSR rows ``csr`` unless None) under the Gaussian approximation
+    (``ws.bs`` rows at a time): for an identity output, the predictive mean
+    and variance of the dropout network."""
+    n = mean.shape[0]
     L = net.units.shape[0] - 1
     nout = net.units[L]
     off = ws.bs * net.uoff[L]
     idx = np.arange(n)
     for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
-        forward_moments(theta, net, opts, ws, fws, X, idx, i0, nb)
+        forward_moments(theta, net, opts, ws, fws, X, csr, idx, i0, nb)
         Mo = view(ws.act, off, nb, nout)
         Vo = view(fws.var, off, nb, nout)
         for r in range(nb):

@@ -20,30 +20,32 @@ def _last_block(buf, net, bs, nb):
     return buf[off : off + nb * int(net.units[L])].reshape(nb, int(net.units[L]))
 
 
-def predict_proba(theta, net, opts, ws, X, kid, seed, step, out):
-    """Output probabilities ``out`` (n, n_out) of every row, ``ws.bs`` rows
-    at a time.  No masks unless ``opts.dropout`` is Bernoulli (MC inference,
-    masks keyed by ``(seed, step, kid[row])``)."""
-    n = X.shape[0]
+def predict_proba(theta, net, opts, ws, X, csr, kid, seed, step, out):
+    """Output probabilities ``out`` (n, n_out) of every row of ``X`` (or of
+    the CSR rows ``csr`` unless None), ``ws.bs`` rows at a time.  No masks unless
+    ``opts.dropout`` is Bernoulli (MC inference, masks keyed by
+    ``(seed, step, kid[row])``)."""
+    n = out.shape[0]
     idx = np.arange(n, dtype=np.int64)
     sw = np.ones(n)
     for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
         rows = Rows(X, idx, kid, i0, nb, sw)
-        forward(theta, net, opts, ws, rows, seed, step, PREDICT)
+        forward(theta, net, opts, ws, rows, csr, seed, step, PREDICT)
         out[i0 : i0 + nb] = _last_block(ws.act, net, ws.bs, nb)
 
 
-def predict_proba_mc(theta, net, opts, ws, X, kid, seed, out):
+def predict_proba_mc(theta, net, opts, ws, X, csr, kid, seed, out):
     """Per-mask probabilities ``out[s]`` for ``s < out.shape[0]`` (MC dropout)."""
     for s in range(out.shape[0]):
-        predict_proba(theta, net, opts, ws, X, kid, seed, s, out[s])
+        predict_proba(theta, net, opts, ws, X, csr, kid, seed, s, out[s])
 
 
 def input_gradient(theta, net, opts, ws, X, Y, T, seed, step, out):
     """Per-sample gradient of the (unweighted, unregularised) loss w.r.t.
     x, for class indices ``Y`` or target rows ``T`` (see ``_records.Data``);
-    ``seed`` and ``step`` key the masks if ``opts`` has dropout."""
+    ``seed`` and ``step`` key the masks if ``opts`` has dropout.  Dense
+    rows only."""
     n, d = X.shape
     idx = np.arange(n, dtype=np.int64)
     sw = np.ones(n)
@@ -51,9 +53,9 @@ def input_gradient(theta, net, opts, ws, X, Y, T, seed, step, out):
     for i0 in range(0, n, ws.bs):
         nb = min(ws.bs, n - i0)
         rows = Rows(X, idx, idx, i0, nb, sw)
-        forward(theta, net, opts, ws, rows, seed, step, INPUT_ONLY)  # logits kept
+        forward(theta, net, opts, ws, rows, None, seed, step, INPUT_ONLY)  # logits kept
         P = _last_block(ws.act, net, ws.bs, nb)
         DL = _last_block(ws.delta, net, ws.bs, nb)
         output_loss_delta(P, DL, Y, T, sw, idx, i0, opts.out_kind, opts.log_eps)
-        backward(theta, grad, net, opts, ws, rows, seed, step, INPUT_ONLY)
+        backward(theta, grad, net, opts, ws, rows, None, seed, step, INPUT_ONLY)
         out[i0 : i0 + nb] = ws.delta[: nb * d].reshape(nb, d)

@@ -7,12 +7,16 @@ and ``b_l`` (at ``b_off[l]``).  Each piece below is what one pass needs of
 a layer: the forward product (also the forward-mode / JVP product, which is
 the same map applied to tangent rows), the weight gradient, the input
 gradient, and the squared weights fast dropout propagates variances with.
-A new layer kind (e.g. a convolution) provides the same pieces.
+A new layer kind (e.g. a convolution) provides the same pieces; the
+sparse input layer (a CSR matrix's rows, at the end of this module) provides
+the forward product and the weight gradient (no input gradient: the
+techniques that need one work in the dense input space).
 """
 
 import numpy as np
 
 from ...utils._numba import jit
+from ._random import keep_threshold, layer_key, unit_bits
 
 
 @jit(inline="always")
@@ -70,3 +74,84 @@ def squared_weights(W, out):
     for a in range(nin):
         for c in range(nout):
             out[a, c] = W[a, c] * W[a, c]
+
+
+# --- sparse (CSR) input layer ---------------------------------------------------
+# The first layer of a network fed a scipy CSR matrix: its product and its
+# weight gradient run over the stored entries of the batch's rows (each entry
+# x_ij adds x_ij W[j, :]), so neither X nor a minibatch of it is ever dense.
+# Input dropout masks the stored entries with the scales of the dense path
+# (the same hash of (seed, step, sample, unit)), re-derived where needed
+# rather than stored.  Without dropout ``keep`` is 1 (every unit kept,
+# scale 1), so one loop serves both (a branch on dropout would have LLVM
+# emit the vectorised loops twice).
+
+
+@jit(inline="always")
+def _mask_of(keep, dtype_like):
+    """Threshold and scale of :func:`~._random.keep_threshold`, the scale
+    in the dtype of ``dtype_like`` (float32 stays float32)."""
+    thr, sc64 = keep_threshold(keep)
+    scl = np.empty(1, dtype=dtype_like.dtype)
+    scl[0] = sc64
+    return thr, scl[0]
+
+
+@jit
+def sparse_forward(csr, rows, W, out, seed, step, keep):
+    """``out[r] = x_r W`` over the stored entries of row ``rows.idx[i0 + r]``,
+    each masked as the dense input with keep probability ``keep``."""
+    thr, scale = _mask_of(keep, W)
+    nout = W.shape[1]
+    idx = rows.idx
+    kid = rows.kid
+    i0 = rows.i0
+    data = csr.data
+    indices = csr.indices
+    indptr = csr.indptr
+    for r in range(rows.nb):
+        o = out[r]
+        for c in range(nout):
+            o[c] = 0.0
+        i = idx[i0 + r]
+        key = layer_key(seed, step, kid[i0 + r], 0)
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if unit_bits(key, j) < thr:
+                x = data[p] * scale
+                w = W[j]
+                for c in range(nout):
+                    o[c] += x * w[c]
+
+
+@jit
+def sparse_weight_grad(csr, rows, Dout, gW, gb, seed, step, keep):
+    """``gW = X_batch^T Dout`` over the stored entries (masked as in
+    :func:`sparse_forward`) and ``gb = sum_rows Dout``, overwritten: rows of
+    ``gW`` that no entry touches are 0."""
+    thr, scale = _mask_of(keep, gW)
+    nin, nout = gW.shape
+    idx = rows.idx
+    kid = rows.kid
+    i0 = rows.i0
+    data = csr.data
+    indices = csr.indices
+    indptr = csr.indptr
+    flat = gW.reshape(nin * nout)
+    for k in range(nin * nout):
+        flat[k] = 0.0
+    for c in range(nout):
+        gb[c] = 0.0
+    for r in range(rows.nb):
+        d = Dout[r]
+        for c in range(nout):
+            gb[c] += d[c]
+        i = idx[i0 + r]
+        key = layer_key(seed, step, kid[i0 + r], 0)
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            if unit_bits(key, j) < thr:
+                x = data[p] * scale
+                g = gW[j]
+                for c in range(nout):
+                    g[c] += x * d[c]

@@ -6,6 +6,15 @@ the sample's index in the training set when training, a hash of the row's
 content at MC inference (so a query's masks do not depend on its position).
 Inverted dropout: kept units are scaled by ``1 / keep`` during training, so
 inference without masks is weight scaling (Srivastava et al. 2014).
+
+Sparse input: ``csr`` is the CSR arrays of the data (a
+:class:`~._records.Csr`) or ``None`` for dense rows (``rows.X``).  The
+passes branch on ``csr is None``, which numba resolves from the argument's
+type before typing the body, so a dense pass compiles no sparse code and a
+sparse one no input block: each kind has its own compiled variant, and a
+dense fit compiles exactly what it did before sparse input existed.  The
+first layer then runs over the stored entries (``_layers.sparse_*``);
+deeper layers are the dense ones.
 """
 
 import numpy as np
@@ -18,6 +27,8 @@ from ._layers import (
     dense_input_grad,
     dense_weight_grad,
     intercepts,
+    sparse_forward,
+    sparse_weight_grad,
     weights,
 )
 from ._losses import bias_output
@@ -48,8 +59,9 @@ def dropout_flags(opts):
 
 
 @jit
-def forward(theta, net, opts, ws, rows, seed, step, what):
-    """Forward pass of rows ``rows.idx[i0:i0 + nb]`` of ``rows.X``.
+def forward(theta, net, opts, ws, rows, csr, seed, step, what):
+    """Forward pass of rows ``rows.idx[i0:i0 + nb]`` of ``rows.X`` (of the
+    CSR arrays ``csr`` unless None).
 
     ``what.training`` (a :class:`~._records.Pass`): activation penalties
     are evaluated and a single logistic output keeps its logit for
@@ -83,7 +95,12 @@ def forward(theta, net, opts, ws, rows, seed, step, what):
 
     n0 = units[0]
     sw_sum = 0.0
-    if drop_in:
+    if csr is not None:
+        # CSR rows: the first product reads (and masks) the stored entries;
+        # the net has no input block
+        for r in range(nb):
+            sw_sum += sw[idx[i0 + r]]
+    elif drop_in:
         # masked rows go straight from X to the masked block; neither the
         # unmasked copy nor the scales are stored (W_0's gradient uses the
         # masked input; backward re-derives the scales for an input gradient)
@@ -108,9 +125,13 @@ def forward(theta, net, opts, ws, rows, seed, step, what):
         W = weights(theta, net, l)
         b = intercepts(theta, net, l)
         dropped = drop_in if l == 0 else drop_hid
-        Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
         Hout = block(ws.act, net, bs, l + 1, nb)
-        dense_forward(Ain, W, Hout)
+        if l == 0 and csr is not None:
+            keep = opts.dropout.keep_input if drop_in else 1.0
+            sparse_forward(csr, rows, W, Hout, seed, step, keep)
+        else:
+            Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
+            dense_forward(Ain, W, Hout)
         if l == L - 1:
             bias_output(Hout, b, opts.out_kind, training)
             break
@@ -138,13 +159,14 @@ def forward(theta, net, opts, ws, rows, seed, step, what):
 
 
 @jit
-def backward(theta, grad, net, opts, ws, rows, seed, step, what):
+def backward(theta, grad, net, opts, ws, rows, csr, seed, step, what):
     """Back-propagate the output deltas left in the last block of ``ws.delta``.
 
     Writes the raw (sample-weighted, not yet divided by the weight sum)
     gradient of every weight and intercept into ``grad`` if
     ``what.weight_grad``; leaves the gradient w.r.t. the input rows in
-    ``ws.delta``'s first block if ``what.input_grad``; the activation
+    ``ws.delta``'s first block if ``what.input_grad`` (dense rows only: the
+    techniques that need it refuse sparse input); the activation
     penalty's gradient joins if ``what.penalty``.
     """
     units = net.units
@@ -164,6 +186,13 @@ def backward(theta, grad, net, opts, ws, rows, seed, step, what):
         W = weights(theta, net, l)
         Dout = block(ws.delta, net, bs, l + 1, nb)
         dropped = drop_in if l == 0 else drop_hid
+        if l == 0 and csr is not None:
+            if want_wgrad:
+                keep = opts.dropout.keep_input if drop_in else 1.0
+                gW = weights(grad, net, 0)
+                gb = intercepts(grad, net, 0)
+                sparse_weight_grad(csr, rows, Dout, gW, gb, seed, step, keep)
+            break
         if want_wgrad:
             Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
             dense_weight_grad(

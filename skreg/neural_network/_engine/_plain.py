@@ -31,13 +31,15 @@ def batch_loss_grad(state, net, opts, ws, data, order, i0, nb, seed, step):
     """
     L = net.units.shape[0] - 1
     rows = Rows(data.X, order, order, i0, nb, data.sw)
-    pen_sum, sw_sum = forward(state.theta, net, opts, ws, rows, seed, step, TRAIN)
+    pen_sum, sw_sum = forward(
+        state.theta, net, opts, ws, rows, data.csr, seed, step, TRAIN
+    )
     P = block(ws.act, net, ws.bs, L, nb)
     DL = block(ws.delta, net, ws.bs, L, nb)
     data_sum = output_loss_delta(
         P, DL, data.Y, data.T, data.sw, order, i0, opts.out_kind, opts.log_eps
     )
-    backward(state.theta, state.grad, net, opts, ws, rows, seed, step, TRAIN)
+    backward(state.theta, state.grad, net, opts, ws, rows, data.csr, seed, step, TRAIN)
     return data_sum, pen_sum, sw_sum
 
 

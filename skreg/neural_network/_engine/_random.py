@@ -115,3 +115,26 @@ def row_hashes(Xbits):
             h = splitmix64(h ^ np.uint64(Xbits[r, j]))
         out[r] = np.int64(h >> np.uint64(1))
     return out
+
+
+@jit
+def row_hashes_csr(data, bits, indices, indptr, d):
+    """:func:`row_hashes` of the dense rows of a CSR matrix (``data`` its
+    stored values, ``bits`` their bit patterns, column indices sorted):
+    absent entries and stored zeros hash as +0.0, as in the matrix's
+    ``toarray()``, so a sparse query draws the masks of its dense copy."""
+    n = indptr.shape[0] - 1
+    out = np.empty(n, dtype=np.int64)
+    for r in range(n):
+        h = np.uint64(0x243F6A8885A308D3)
+        p = indptr[r]
+        end = indptr[r + 1]
+        for j in range(d):
+            v = np.uint64(0)
+            if p < end and indices[p] == j:
+                if data[p] != 0:
+                    v = np.uint64(bits[p])
+                p += 1
+            h = splitmix64(h ^ v)
+        out[r] = np.int64(h >> np.uint64(1))
+    return out

@@ -71,8 +71,10 @@ DROPOUTS = {None: Dropout.NONE, "bernoulli": Dropout.BERNOULLI, "fast": Dropout.
 ATTACKS = {"fgsm": Attack.FGSM, "pgd": Attack.PGD, "vat": Attack.VAT}
 
 #: Shape of a dense network: layer widths ``units = [n_0, ..., n_L]``, the
-#: prefix sums ``uoff`` (row offsets of each layer in the activation
-#: buffers), and each layer's weight / intercept offset in the flat vector.
+#: row offsets ``uoff`` of each layer in the activation buffers (the prefix
+#: sums of the widths; of the widths after the input's for sparse input,
+#: which no buffer holds), and each layer's weight / intercept offset in
+#: the flat vector.
 Net = namedtuple("Net", ["units", "uoff", "w_off", "b_off", "n_coef"])
 
 #: Activation penalty on the hidden units (Goodfellow et al. eq. 7.48).
@@ -113,9 +115,18 @@ TangentOptions = namedtuple(
     "TangentOptions", ["n_tangents", "alpha", "proba", "sampled"]
 )
 
+#: A scipy CSR matrix's arrays: ``data`` (model dtype), ``indices`` (int32:
+#: the column of each stored entry, sorted within a row, no duplicates) and
+#: ``indptr`` (int64, ``n_rows + 1``).  Where a kernel takes one, dense
+#: data pass ``None`` instead: numba prunes the ``csr is None`` branches by
+#: the argument's type, so dense kernels compile no sparse code (see
+#: ``_passes.py``).
+Csr = namedtuple("Csr", ["data", "indices", "indptr"])
+
 #: Rows of a pass: the data matrix, which of its rows (``idx[i0:i0 + nb]``),
 #: the keys of their random streams (``kid``, aligned with ``idx``) and the
-#: sample weights (indexed like ``X``).
+#: sample weights (indexed like ``X``).  With sparse data (a :class:`Csr`
+#: beside the rows) ``X`` is a placeholder without rows.
 Rows = namedtuple("Rows", ["X", "idx", "kid", "i0", "nb", "sw"])
 
 #: What a forward/backward pass computes: ``training`` (penalties evaluated,
@@ -169,8 +180,10 @@ State = namedtuple("State", ["theta", "grad", "m1", "m2", "ref"])
 #: output; -1 marks an unlabeled row), ``T`` target rows in the model dtype
 #: (regression and multilabel outputs).  Both are always there, so every
 #: output kind shares one compiled kernel: a classifier's ``T`` has no
-#: rows, a regressor's ``Y`` is all zeros ("labelled").
-Data = namedtuple("Data", ["X", "Y", "T", "sw"])
+#: rows, a regressor's ``Y`` is all zeros ("labelled").  ``csr``: the
+#: rows as a :class:`Csr` (``X`` then a placeholder without rows), or
+#: ``None`` for dense rows in ``X``.
+Data = namedtuple("Data", ["X", "csr", "Y", "T", "sw"])
 
 
 def build_options(config, out_kind, dtype):
@@ -240,7 +253,9 @@ def tangent_options(config, n_tangents):
     )
 
 
-def net_record(layout):
-    return Net(
-        layout.units, layout.uoff, layout.w_off, layout.b_off, int(layout.n_coef)
-    )
+def net_record(layout, sparse=False):
+    """The :class:`Net` of a layout; with ``sparse`` the input layer takes
+    no rows in the buffers (``uoff[1] = 0``): the first layer reads its
+    input from the CSR rows, and no pass stores it."""
+    uoff = layout.sparse_uoff if sparse else layout.uoff
+    return Net(layout.units, uoff, layout.w_off, layout.b_off, int(layout.n_coef))

@@ -370,14 +370,14 @@ def batch_loss_grad(
     theta = state.theta
     grad = state.grad
     rows = Rows(data.X, order, order, i0, nb, data.sw)
-    pen_sum, sw_sum = forward(theta, net, opts, ws, rows, seed, step, TRAIN)
+    pen_sum, sw_sum = forward(theta, net, opts, ws, rows, None, seed, step, TRAIN)
     pen_sum += tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step)
     P = block(ws.act, net, ws.bs, L, nb)
     DL = block(ws.delta, net, ws.bs, L, nb)
     data_sum = output_loss_delta(
         P, DL, data.Y, data.T, data.sw, order, i0, opts.out_kind, opts.log_eps
     )
-    backward(theta, grad, net, opts, ws, rows, seed, step, TRAIN)
+    backward(theta, grad, net, opts, ws, rows, None, seed, step, TRAIN)
     tangent_backward(theta, net, opts, topts, ws, tws, nb)
     pg = tws.pgrad
     for q in range(grad.shape[0]):

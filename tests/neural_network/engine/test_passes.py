@@ -128,12 +128,12 @@ def test_input_gradient_kernel_under_dropout(activation):
 
     def run(Xv):
         rows = Rows(np.ascontiguousarray(Xv), idx, idx, 0, n, sw)
-        forward(theta, engine.net, engine.opts, ws, rows, 5, 2, TRAIN)
+        forward(theta, engine.net, engine.opts, ws, rows, None, 5, 2, TRAIN)
         P = block(ws.act, engine.net, n, L, n)
         DL = block(ws.delta, engine.net, n, L, n)
         loss = output_loss_delta(P, DL, Y, NO_TARGETS, sw, idx, 0, 1, 1e-16)
         what = INPUT_WITH_PENALTY
-        backward(theta, grad, engine.net, engine.opts, ws, rows, 5, 2, what)
+        backward(theta, grad, engine.net, engine.opts, ws, rows, None, 5, 2, what)
         return loss, ws.delta[: n * n0].reshape(n, n0).copy()
 
     _, G = run(X)
