@@ -205,9 +205,6 @@ VARIANTS["TangentPropMLPClassifier"] = [
     dict(tangent_sampling="rademacher"),
 ]
 EXPECTED_FAILED["TangentPropMLPClassifier"] = _tangent_expected_failed
-FAST_PARAMS["TangentPropMLPRegressor"] = dict(hidden_layer_sizes=(32,), max_iter=100)
-VARIANTS["TangentPropMLPRegressor"] = [dict(solver="lbfgs")]
-EXPECTED_FAILED["TangentPropMLPRegressor"] = _tangent_expected_failed
 FAST_PARAMS["ManifoldTangentClassifier"] = dict(
     hidden_layer_sizes=(32,), max_iter=100, cae_hidden=8, n_tangents=3, cae_max_iter=5
 )

@@ -23,7 +23,6 @@ from skreg.neural_network import (
     MLPClassifier,
     MLPRegressor,
     TangentPropMLPClassifier,
-    TangentPropMLPRegressor,
 )
 
 
@@ -209,7 +208,6 @@ DENSE_ONLY = {
     "AdversarialMLPClassifier": (AdversarialMLPClassifier, {}, "adversarial"),
     "AdversarialMLPRegressor": (AdversarialMLPRegressor, {}, "adversarial"),
     "TangentPropMLPClassifier": (TangentPropMLPClassifier, {}, "tangent"),
-    "TangentPropMLPRegressor": (TangentPropMLPRegressor, {}, "tangent"),
     "ManifoldTangentClassifier": (
         ManifoldTangentClassifier,
         dict(cae_hidden=4, n_tangents=2, cae_max_iter=2),
