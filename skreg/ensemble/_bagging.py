@@ -333,7 +333,7 @@ class BaggedMLPClassifier(ClassifierMixin, ClassifierDiagnosticsMixin, BaseBagge
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
@@ -358,7 +358,7 @@ class BaggedMLPClassifier(ClassifierMixin, ClassifierDiagnosticsMixin, BaseBagge
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns
@@ -375,7 +375,7 @@ class BaggedMLPClassifier(ClassifierMixin, ClassifierDiagnosticsMixin, BaseBagge
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
 
         Returns

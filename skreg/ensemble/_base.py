@@ -39,9 +39,10 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
@@ -69,6 +70,19 @@ from ._members import (
     _fit_member,
     _member_predict,
 )
+
+
+def _row_major(X):
+    """X as members are sliced from it: C-contiguous, or CSR (whose row
+    draws are cheap slices; the members' engine reads CSR directly)."""
+    if sp.issparse(X):
+        return X.tocsr()
+    return np.ascontiguousarray(X)
+
+
+def _accepts_sparse(template):
+    """Whether a member estimator takes sparse X (its own input tag)."""
+    return bool(get_tags(template).input_tags.sparse)
 
 
 class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
@@ -204,8 +218,12 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.  CSR or CSC X stays sparse (each member gets its
+            rows and columns as a CSR matrix) when the members take sparse
+            X, as skreg's MLP and dropout networks and scikit-learn's MLPs
+            do; members whose technique needs dense inputs (adversarial,
+            tangent) raise a ``TypeError``.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values: class labels (any type, one column) for a
             classifier, real numbers (one column per output) for a
@@ -246,12 +264,20 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
             self,
             X,
             y,
+            accept_sparse=("csr", "csc"),
             dtype=(np.float64, np.float32),
             reset=not warm,
             **self._validate_y_params,
         )
+        if sp.issparse(X) and not _accepts_sparse(template):
+            raise TypeError(
+                f"{type(template).__name__} members need dense X (their "
+                "technique computes in the dense input space); pass "
+                "X.toarray(), or bag a network that takes sparse X such as "
+                "MLPClassifier, MLPRegressor or the dropout estimators."
+            )
         y, y_enc, targets = self._validate_targets(y)
-        X = np.ascontiguousarray(X)
+        X = _row_major(X)
         n_samples, n_features = X.shape
         if sample_weight is not None:
             sample_weight = self._check_sample_weight(sample_weight, X)
@@ -365,8 +391,14 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
     # ------------------------------------------------------- member outputs
     def _validate_X(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return np.ascontiguousarray(X, dtype=self._dtype())
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            reset=False,
+            dtype=(np.float64, np.float32),
+        )
+        return _row_major(X.astype(self._dtype(), copy=False))
 
     def _member_outputs(self, X):
         """Each member's output on validated ``X``, in member order:
@@ -384,5 +416,9 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        # as scikit-learn's bagging: sparse X exactly when the members take it
+        try:
+            tags.input_tags.sparse = _accepts_sparse(self._make_template())
+        except TypeError:  # not a network: fit says why
+            tags.input_tags.sparse = False
         return tags

@@ -134,7 +134,7 @@ class ClassifierDiagnosticsMixin(EnsembleDiagnosticsMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data (a held-out set shows generalisation; training data shows
             how alike the fits are).
         y : array-like of shape (n_samples,)
@@ -218,7 +218,7 @@ class RegressorDiagnosticsMixin(EnsembleDiagnosticsMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data (a held-out set shows generalisation; training data shows
             how alike the fits are).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)

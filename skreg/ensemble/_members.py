@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import has_fit_parameter
@@ -82,10 +83,14 @@ def _all_columns(features, n_features):
 
 
 def _take(X, rows, features):
-    """``X[rows][:, features]`` as a C-contiguous array, copying only what
-    is needed (``rows`` None: every row)."""
+    """``X[rows][:, features]`` as a C-contiguous array (or a CSR matrix
+    for CSR ``X``), copying only what is needed (``rows`` None: every row)."""
     if _all_columns(features, X.shape[1]):
         return X if rows is None else X[rows]
+    if sp.issparse(X):
+        # rows first: a CSR row draw is a slice of its arrays, a column
+        # subset a pass over what is left
+        return (X if rows is None else X[rows])[:, features]
     if rows is None:
         return np.ascontiguousarray(X[:, features])
     return X[np.ix_(rows, features)]

@@ -313,7 +313,7 @@ class BaggedMLPRegressor(RegressorMixin, RegressorDiagnosticsMixin, BaseBaggedML
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The input data.
         return_std : bool, default=False
             Also return the standard deviation of the members' predictions

@@ -520,7 +520,10 @@ def test_sklearn_mlp_members_fit_as_in_baggingregressor():
         # scikit-learn's reason for its own BaggingRegressor
         "check_sample_weight_equivalence_on_dense_data": (
             "sample_weight is not equivalent to removing/repeating samples."
-        )
+        ),
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "sample_weight is not equivalent to removing/repeating samples."
+        ),
     },
     **STRICT_XFAIL,
 )

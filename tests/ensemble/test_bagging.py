@@ -752,7 +752,10 @@ def _sklearn_member_ensemble():
         # scikit-learn's reason for its own BaggingClassifier
         "check_sample_weight_equivalence_on_dense_data": (
             "sample_weight is not equivalent to removing/repeating samples."
-        )
+        ),
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "sample_weight is not equivalent to removing/repeating samples."
+        ),
     },
     **STRICT_XFAIL,
 )
