@@ -20,7 +20,7 @@ import numpy as np
 
 from ...utils._numba import jit
 from ._elementwise import ACT_IDENTITY, ACT_RELU, ACT_TANH, sigmoid
-from ._layers import view
+from ._layers import matmul, view
 from ._losses import (
     OUT_EXP,
     OUT_IDENTITY,
@@ -223,12 +223,12 @@ def forward_moments(theta, net, opts, ws, fws, X, csr, idx, i0, nb):
                 for j in range(nin):
                     m = M[r, j]
                     Q[r, j] = Vin[r, j] / p + m * m * (1.0 - p) / p
-            np.dot(M, W, Mout)
+            matmul(M, W, Mout)
             Wsq = view(WB, 0, nin, nout)
             for a in range(nin):
                 for c in range(nout):
                     Wsq[a, c] = W[a, c] * W[a, c]
-            np.dot(Q, Wsq, Vout)
+            matmul(Q, Wsq, Vout)
         for r in range(nb):
             for j in range(nout):
                 Mout[r, j] += b[j]
@@ -378,9 +378,9 @@ def batch_loss_grad(state, net, opts, ws, fws, data, csr, order, i0, nb):
             break
         M = view(H, bs_max * uoff[l], nb, nin)
         Q = view(HT, bs_max * uoff[l], nb, nin)
-        np.dot(M.T, Dm, gW)
+        matmul(M.T, Dm, gW)
         tmp = view(WB, 0, nin, nout)
-        np.dot(Q.T, Dv, tmp)
+        matmul(Q.T, Dv, tmp)
         for a in range(nin):
             for c in range(nout):
                 gW[a, c] += 2.0 * W[a, c] * tmp[a, c]
@@ -397,8 +397,8 @@ def batch_loss_grad(state, net, opts, ws, fws, data, csr, order, i0, nb):
                 Wsq[a, c] = W[a, c] * W[a, c]
         Dm_in = view(D, bs_max * uoff[l], nb, nin)
         Dv_in = view(DV, bs_max * uoff[l], nb, nin)
-        np.dot(Dm, W.T, Dm_in)
-        np.dot(Dv, Wsq.T, Dv_in)  # = dq
+        matmul(Dm, W.T, Dm_in)
+        matmul(Dv, Wsq.T, Dv_in)  # = dq
         P4 = view(S, 4 * bs_max * uoff[l], nb, 4 * nin)
         for r in range(nb):
             for j in range(nin):

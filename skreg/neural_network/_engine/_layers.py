@@ -43,17 +43,49 @@ def block(buf, net, bs, l, nb):
     return view(buf, bs * net.uoff[l], nb, net.units[l])
 
 
+@jit
+def matmul(A, B, out):
+    """``out = A B`` (overwritten): BLAS's gemm for matrix products, a plain
+    loop when ``A`` has one row or ``B`` one column.
+
+    For those shapes numba calls gemv (or dot) instead of gemm, and a
+    threaded gemv need not round as a sequential one: with OpenBLAS 0.3.21
+    (scipy 1.11's) a (300-630) x 32 by 32 x 1 product differed in 1 to 4
+    of its rows between one and two BLAS threads (0.3.31: in none).  Fits
+    started from the user's own threads cannot pin the thread count
+    (OpenBLAS ignores counts set from threads other than the main one, see
+    ``skreg.utils._blas``), so these products are computed here, in one
+    fixed order of summation, and a fit is the same in any thread.  They
+    are the small products: one output unit (regression, binary
+    classification) or a single row.
+    """
+    m, k = A.shape
+    n = B.shape[1]
+    if m != 1 and n != 1:
+        np.dot(A, B, out)
+        return
+    # one loop for both shapes (a column of B, or a row of A, at a time);
+    # for a transposed A or B it reads with a stride, but these products
+    # are the small ones
+    for i in range(m):
+        for j in range(n):
+            acc = A[i, 0] * B[0, j]  # k >= 1: every layer has inputs
+            for p in range(1, k):
+                acc += A[i, p] * B[p, j]
+            out[i, j] = acc
+
+
 @jit(inline="always")
 def dense_forward(A, W, out):
     """``out = A W``: pre-activations without the intercept (the JVP of a
     tangent row is the same product)."""
-    np.dot(A, W, out)
+    matmul(A, W, out)
 
 
 @jit(inline="always")
 def dense_weight_grad(A, Dout, gW, gb):
     """``gW = A^T Dout`` and ``gb = sum_rows Dout`` (overwritten)."""
-    np.dot(A.T, Dout, gW)
+    matmul(A.T, Dout, gW)
     nb, nout = Dout.shape
     gb[:] = 0.0
     for r in range(nb):
@@ -64,7 +96,7 @@ def dense_weight_grad(A, Dout, gW, gb):
 @jit(inline="always")
 def dense_input_grad(Dout, W, Din):
     """``Din = Dout W^T``: the gradient w.r.t. the layer's input."""
-    np.dot(Dout, W.T, Din)
+    matmul(Dout, W.T, Din)
 
 
 @jit(inline="always")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...utils._numba import jit
 from ._elementwise import ACT_LOGISTIC, ACT_TANH, slopes
-from ._layers import block, view
+from ._layers import block, matmul, view
 from ._losses import OUT_SOFTMAX, output_loss_delta
 from ._optimizers import STATUS_OK, step_batch
 from ._passes import backward, dropout_flags, forward
@@ -146,7 +146,7 @@ def tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step):
         W = view(theta, w_off[l], nin, nout)
         TA = view(tws.inputs, _layer_offset(units, l, nk), nk, nin)
         U = view(tws.products, _layer_offset(units[1:], l, nk), nk, nout)
-        np.dot(TA, W, U)
+        matmul(TA, W, U)
         if l == L - 1:
             break
         # derivatives of the (masked) hidden output w.r.t. its pre-activation
@@ -310,7 +310,7 @@ def tangent_backward(theta, net, opts, topts, ws, tws, nb):
         TA = view(tws.inputs, _layer_offset(units, l, nk), nk, nin)
         GU = view(buf_u, 0, nk, nout)
         gW = view(GR, w_off[l], nin, nout)
-        np.dot(TA.T, GU, gW)
+        matmul(TA.T, GU, gW)
         if have_gz:
             GZ = view(buf_z, 0, nb, nout)
             dropped = drop_in if l == 0 else drop_hid
@@ -319,7 +319,7 @@ def tangent_backward(theta, net, opts, topts, ws, tws, nb):
             else:
                 Ain = view(H, bs_max * uoff[l], nb, nin)
             T = view(tws.wtmp, 0, nin, nout)
-            np.dot(Ain.T, GZ, T)
+            matmul(Ain.T, GZ, T)
             for a in range(nin):
                 for c in range(nout):
                     gW[a, c] += T[a, c]
@@ -329,14 +329,14 @@ def tangent_backward(theta, net, opts, topts, ws, tws, nb):
         if l == 0:
             break
         GT = view(buf_t, 0, nk, nin)
-        np.dot(GU, W.T, GT)
+        matmul(GU, W.T, GT)
         hoff = _layer_offset(units[1:], l - 1, nb)
         FP = view(tws.slope, hoff, nb, nin)
         FPP = view(tws.curvature, hoff, nb, nin)
         GN = view(buf_n, 0, nb, nin)
         if have_gz:
             GZ = view(buf_z, 0, nb, nout)
-            np.dot(GZ, W.T, GN)
+            matmul(GZ, W.T, GN)
             for r in range(nb):
                 for j in range(nin):
                     GN[r, j] *= FP[r, j]
