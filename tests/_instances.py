@@ -205,6 +205,25 @@ VARIANTS["TangentPropMLPClassifier"] = [
     dict(tangent_sampling="rademacher"),
 ]
 EXPECTED_FAILED["TangentPropMLPClassifier"] = _tangent_expected_failed
+FAST_PARAMS["TangentPropMLPRegressor"] = dict(hidden_layer_sizes=(32,), max_iter=100)
+VARIANTS["TangentPropMLPRegressor"] = [dict(solver="lbfgs")]
+EXPECTED_FAILED["TangentPropMLPRegressor"] = _tangent_expected_failed
+
+
+def _mlp_regressor_sample_weight_adapter(estimator, check):
+    # scikit-learn runs this check on its MLPRegressor with
+    # solver="sgd", tol=1e-2, random_state=42 (PER_ESTIMATOR_CHECK_PARAMS):
+    # L-BFGS on a regression loss carries rounding differences (a weighted
+    # sum against a repeated one, 1e-16 after one iteration) into 5e-8 to
+    # 6e-7 of the predictions within 15 iterations, above the check's
+    # rtol of 1e-7.  The objective itself is the same to rounding.
+    name = getattr(check, "func", check).__name__
+    if name == "check_sample_weight_equivalence_on_dense_data":
+        return estimator.set_params(solver="sgd", tol=1e-2, random_state=42)
+    return estimator
+
+
+CHECK_ADAPTERS["TangentPropMLPRegressor"] = _mlp_regressor_sample_weight_adapter
 FAST_PARAMS["ManifoldTangentClassifier"] = dict(
     hidden_layer_sizes=(32,), max_iter=100, cae_hidden=8, n_tangents=3, cae_max_iter=5
 )

@@ -5,7 +5,7 @@ from ._adversarial import AdversarialMLPClassifier, AdversarialMLPRegressor
 from ._dropout import DropoutMLPClassifier, DropoutMLPRegressor
 from ._manifold_tangent import ManifoldTangentClassifier
 from ._mlp import MLPClassifier, MLPRegressor
-from ._tangent_prop import TangentPropMLPClassifier
+from ._tangent_prop import TangentPropMLPClassifier, TangentPropMLPRegressor
 
 __all__ = [
     "AdversarialMLPClassifier",
@@ -16,4 +16,5 @@ __all__ = [
     "MLPRegressor",
     "ManifoldTangentClassifier",
     "TangentPropMLPClassifier",
+    "TangentPropMLPRegressor",
 ]

@@ -16,6 +16,7 @@ from skreg.neural_network import (
     AdversarialMLPRegressor,
     DropoutMLPRegressor,
     MLPRegressor,
+    TangentPropMLPRegressor,
 )
 from skreg.neural_network._engine import (
     EngineConfig,
@@ -288,7 +289,7 @@ def _toy(seed=0, n=300):
     return X, y
 
 
-def test_adversarial_regressor_reduces_to_the_plain_one():
+def test_adversarial_and_tangent_regressors_reduce_to_the_plain_one():
     X, y = _toy()
     kw = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
     with warnings.catch_warnings():
@@ -297,7 +298,8 @@ def test_adversarial_regressor_reduces_to_the_plain_one():
         adv = AdversarialMLPRegressor(
             adversarial_epsilon=0.0, adversarial_weight=1.0, **kw
         ).fit(X, y)
-    for other in (adv,):
+        tan = TangentPropMLPRegressor(tangent_alpha=0.0, **kw).fit(X, y)
+    for other in (adv, tan):
         np.testing.assert_allclose(other.loss_curve_, plain.loss_curve_, rtol=1e-13)
         np.testing.assert_allclose(other.predict(X), plain.predict(X), rtol=1e-12)
 
@@ -326,3 +328,24 @@ def test_adversarial_regressor_is_less_sensitive(method):
         _worst_change(adv, X, y, 0.05).mean()
         < 0.92 * _worst_change(plain, X, y, 0.05).mean()
     )
+
+
+def test_tangent_regressor_flattens_the_tangent_direction():
+    X, y = _toy()
+    T = np.zeros((X.shape[0], 1, 2))
+    T[:, 0, 1] = 1.0  # y does not change along the second feature
+    kw = dict(hidden_layer_sizes=(32,), max_iter=200, random_state=0,
+              learning_rate_init=0.01)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = TangentPropMLPRegressor(tangent_alpha=0.0, **kw).fit(X, y, tangents=T)
+        tan = TangentPropMLPRegressor(tangent_alpha=1.0, **kw).fit(X, y, tangents=T)
+    assert tan.n_tangents_ == 1
+    d_plain = np.abs(plain.directional_derivatives(X, T)).mean()
+    d_tan = np.abs(tan.directional_derivatives(X, T)).mean()
+    assert d_tan < 0.5 * d_plain
+    # directional_derivatives of a regressor are the outputs' own (numeric)
+    h = 1e-6
+    num = (tan.predict(X + h * T[:, 0]) - tan.predict(X - h * T[:, 0])) / (2 * h)
+    np.testing.assert_allclose(tan.directional_derivatives(X, T)[:, 0, 0], num,
+                               rtol=1e-5, atol=1e-8)  # fmt: skip

@@ -23,6 +23,7 @@ from skreg.neural_network import (
     MLPClassifier,
     MLPRegressor,
     TangentPropMLPClassifier,
+    TangentPropMLPRegressor,
 )
 
 
@@ -208,6 +209,7 @@ DENSE_ONLY = {
     "AdversarialMLPClassifier": (AdversarialMLPClassifier, {}, "adversarial"),
     "AdversarialMLPRegressor": (AdversarialMLPRegressor, {}, "adversarial"),
     "TangentPropMLPClassifier": (TangentPropMLPClassifier, {}, "tangent"),
+    "TangentPropMLPRegressor": (TangentPropMLPRegressor, {}, "tangent"),
     "ManifoldTangentClassifier": (
         ManifoldTangentClassifier,
         dict(cae_hidden=4, n_tangents=2, cae_max_iter=2),
