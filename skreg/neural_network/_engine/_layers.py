@@ -43,7 +43,7 @@ def block(buf, net, bs, l, nb):
     return view(buf, bs * net.uoff[l], nb, net.units[l])
 
 
-@jit
+@jit(inline="always")
 def matmul(A, B, out):
     """``out = A B`` (overwritten): BLAS's gemm for matrix products, a plain
     loop when ``A`` has one row or ``B`` one column.
@@ -64,9 +64,18 @@ def matmul(A, B, out):
     if m != 1 and n != 1:
         np.dot(A, B, out)
         return
-    # one loop for both shapes (a column of B, or a row of A, at a time);
-    # for a transposed A or B it reads with a stride, but these products
-    # are the small ones
+    if n == 1 and A.strides[0] < A.strides[1]:
+        # A is a transposed view (the weight gradient A_in^T delta of a
+        # one-output layer): add its contiguous columns, p ascending
+        for i in range(m):
+            out[i, 0] = A[i, 0] * B[0, 0]
+        for p in range(1, k):
+            b = B[p, 0]
+            for i in range(m):
+                out[i, 0] += A[i, p] * b
+        return
+    # a row of A (or a column of B) at a time; a transposed B (the input
+    # gradient of a single row) is read with a stride, a small product
     for i in range(m):
         for j in range(n):
             acc = A[i, 0] * B[0, j]  # k >= 1: every layer has inputs
