@@ -345,3 +345,73 @@ def ksvd_sweep_reference(R, code, D):
         code[omega, j] = E @ v
         R[omega] = E - np.outer(E @ v, v)
     return R, code, D, np.array([omega.size for omega in omegas])
+
+
+# --- neural_network: convolution and pooling (NHWC) ---
+
+
+def _same_padding(size, kernel, stride):
+    """TensorFlow's 'same': ``ceil(size / stride)`` outputs, the total zero
+    padding split with the smaller half before the image."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d_reference(X, W, b, image, stride, pad):
+    """2-D cross-correlation of NHWC images, one output value at a time.
+
+    ``X`` has rows flattened over ``image = (H, W, Cin)``; ``W`` has shape
+    ``(KH, KW, Cin, Cout)``, ``b`` shape ``(Cout,)``.  ``pad`` is
+    ``'valid'``, ``'same'`` (TensorFlow's rule) or the zeros
+    ``(top, bottom, left, right)``.  The image is zero-padded with
+    ``np.pad`` and every output is ``sum(window * W[..., co]) + b[co]``.
+    Returns ``(nb, OH, OW, Cout)`` in float64.
+    """
+    H, Wd, Cin = image
+    X = np.asarray(X, dtype=np.float64).reshape(-1, H, Wd, Cin)
+    W = np.asarray(W, dtype=np.float64)
+    KH, KW, _, Cout = W.shape
+    if pad == "valid":
+        pad = (0, 0, 0, 0)
+    elif pad == "same":
+        pad = _same_padding(H, KH, stride) + _same_padding(Wd, KW, stride)
+    top, bottom, left, right = pad
+    Xp = np.pad(X, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    OH = (Xp.shape[1] - KH) // stride + 1
+    OW = (Xp.shape[2] - KW) // stride + 1
+    out = np.empty((X.shape[0], OH, OW, Cout))
+    for n in range(X.shape[0]):
+        for oh in range(OH):
+            for ow in range(OW):
+                i, j = oh * stride, ow * stride
+                window = Xp[n, i : i + KH, j : j + KW, :]
+                for co in range(Cout):
+                    out[n, oh, ow, co] = np.sum(window * W[..., co]) + b[co]
+    return out
+
+
+def _pool_reference(A, image, p, reduce):
+    H, Wd, C = image
+    A = np.asarray(A, dtype=np.float64).reshape(-1, H, Wd, C)
+    OH, OW = H // p, Wd // p  # floor: trailing pixels fill no window
+    out = np.empty((A.shape[0], OH, OW, C))
+    for n in range(A.shape[0]):
+        for oh in range(OH):
+            for ow in range(OW):
+                for c in range(C):
+                    window = A[n, oh * p : oh * p + p, ow * p : ow * p + p, c]
+                    out[n, oh, ow, c] = reduce(window)
+    return out
+
+
+def maxpool_reference(A, image, p):
+    """``p x p`` max pooling with stride ``p`` of NHWC rows over
+    ``image = (H, W, C)``, floor output size; ``(nb, OH, OW, C)``."""
+    return _pool_reference(A, image, p, np.max)
+
+
+def avgpool_reference(A, image, p):
+    """``p x p`` average pooling with stride ``p``, as
+    :func:`maxpool_reference`."""
+    return _pool_reference(A, image, p, np.mean)
