@@ -20,6 +20,7 @@ small and fast, and lists the few deviations scikit-learn itself accepts.
 import inspect
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skreg.utils import all_estimators
@@ -101,7 +102,6 @@ def _sparse_coder_adapter(estimator, check):
     check then runs on a clone of ``estimator`` whose dictionary has that
     width: 5 random atoms, the dtype of the original dictionary.
     """
-    from sklearn.base import clone
 
     from skreg.decomposition import SparseCoder
 
@@ -219,7 +219,8 @@ def _mlp_regressor_sample_weight_adapter(estimator, check):
     # rtol of 1e-7.  The objective itself is the same to rounding.
     name = getattr(check, "func", check).__name__
     if name == "check_sample_weight_equivalence_on_dense_data":
-        return estimator.set_params(solver="sgd", tol=1e-2, random_state=42)
+        # a copy: the instance is shared by all of its checks
+        return clone(estimator).set_params(solver="sgd", tol=1e-2, random_state=42)
     return estimator
 
 
@@ -248,7 +249,7 @@ def _adversarial_adapter(estimator, check):
     # treatment; fgsm/pgd take -1 as a class by default and need none.
     name = getattr(check, "func", check).__name__
     if name == "check_classifiers_classes" and estimator.method == "vat":
-        return estimator.set_params(unlabeled_marker=None)
+        return clone(estimator).set_params(unlabeled_marker=None)
     return estimator
 
 
