@@ -28,6 +28,8 @@ pair: ``(rx ry + rx + ry + 1) n_features`` multiply-adds plus
 ``O(ry^3)`` for the small solve; nothing is allocated per pair.
 """
 
+from collections import namedtuple
+
 import numba
 import numpy as np
 
@@ -66,9 +68,37 @@ def _dots_into(u, V, m, n, out):
         i += 1
 
 
+#: Scratch of one pair's solve (:func:`_pair_sq`, :func:`_reduced_sq`): the
+#: difference ``d = x - y`` (model dtype), ``a = Qx d``, ``b = Qy d``, ``C =
+#: Qy Qx^T``, the factor ``G``, ``g``, the coefficients ``beta`` and
+#: ``alpha`` (float64) and the kept pivots ``keep`` (int64).
+PairScratch = namedtuple(
+    "PairScratch", ["d", "a", "b", "C", "G", "g", "beta", "alpha", "keep"]
+)
+
+
 @jit(inline="always")
-def _pair_sq(x, Qx, rx, y, Qy, ry, tol, d, a, b, C, G, g, beta, alpha, keep):
-    """Squared tangent distance of one pair; scratch arrays are overwritten."""
+def _pair_scratch(d, k):
+    """A :class:`PairScratch` around the difference buffer ``d``, for up to
+    ``k`` tangents a side."""
+    return PairScratch(
+        d,
+        np.empty(k),
+        np.empty(k),
+        np.empty((k, k)),
+        np.empty((k, k)),
+        np.empty(k),
+        np.empty(k),
+        np.empty(k),
+        np.empty(k, dtype=np.int64),
+    )
+
+
+@jit(inline="always")
+def _pair_sq(x, Qx, rx, y, Qy, ry, tol, s):
+    """Squared tangent distance of one pair; the scratch ``s`` (a
+    :class:`PairScratch`) is overwritten."""
+    d, a, b, C = s.d, s.a, s.b, s.C
     n = x.shape[0]
     for t in range(n):
         d[t] = x[t] - y[t]
@@ -82,17 +112,20 @@ def _pair_sq(x, Qx, rx, y, Qy, ry, tol, d, a, b, C, G, g, beta, alpha, keep):
     if rx > 0:
         for j in range(ry):
             _dots_into(Qy[j], Qx, rx, n, C[j])
-    return _reduced_sq(dd, d, Qx, rx, Qy, ry, tol, a, b, C, G, g, beta, alpha, keep)
+    return _reduced_sq(dd, Qx, rx, Qy, ry, tol, s)
 
 
 @jit(inline="always")
-def _reduced_sq(dd, d, Qx, rx, Qy, ry, tol, a, b, C, G, g, beta, alpha, keep):
-    """Squared residual from ``a = Qx d``, ``b = Qy d``, ``C = Qy Qx^T``.
+def _reduced_sq(dd, Qx, rx, Qy, ry, tol, s):
+    """Squared residual from ``a = Qx d``, ``b = Qy d``, ``C = Qy Qx^T``
+    (fields of the :class:`PairScratch` ``s``).
 
     Solves ``(I - C C^T) beta = b - C a``; ``d`` (= x - y) is only read,
     and overwritten, when the short formula cancels and the residual
     vector is formed explicitly.
     """
+    d, a, b, C, G, g = s.d, s.a, s.b, s.C, s.G, s.g
+    beta, alpha, keep = s.beta, s.alpha, s.keep
     n = d.shape[0]
     if rx == 0:
         for j in range(ry):
@@ -172,20 +205,10 @@ def tangent_distance_all(X, QX, rX, Y, QY, rY, tol, out):
     n_x, n = X.shape
     k = max(QX.shape[1], QY.shape[1], 1)
     for i in numba.prange(n_x):
-        d = np.empty(n, dtype=X.dtype)
-        a = np.empty(k, dtype=np.float64)
-        b = np.empty(k, dtype=np.float64)
-        C = np.empty((k, k), dtype=np.float64)
-        G = np.empty((k, k), dtype=np.float64)
-        g = np.empty(k, dtype=np.float64)
-        beta = np.empty(k, dtype=np.float64)
-        alpha = np.empty(k, dtype=np.float64)
-        perm = np.empty(k, dtype=np.int64)
+        s = _pair_scratch(np.empty(n, dtype=X.dtype), k)
         x, Qx, rx = X[i], QX[i], rX[i]
         for j in range(Y.shape[0]):
-            sq = _pair_sq(
-                x, Qx, rx, Y[j], QY[j], rY[j], tol, d, a, b, C, G, g, beta, alpha, perm
-            )
+            sq = _pair_sq(x, Qx, rx, Y[j], QY[j], rY[j], tol, s)
             out[i, j] = np.sqrt(sq)
 
 
@@ -295,14 +318,7 @@ def knn_tangent(Xq, Tq, rtol, E, n_cand, Xt, Qt, rt, tol, out_dist, out_ind):
     beta = np.empty((kt, L))
     dd = np.empty(L)
     res = np.empty(L)
-    a1 = np.empty(kk)
-    b1 = np.empty(kk)
-    C1 = np.empty((kk, kk))
-    G1 = np.empty((kk, kk))
-    g1 = np.empty(kk)
-    beta1 = np.empty(kk)
-    alpha1 = np.empty(kk)
-    keep1 = np.empty(kk, dtype=np.int64)
+    s1 = _pair_scratch(d, kk)  # the scalar fallback's
     cand = np.empty(m, dtype=np.int64)
     key = np.empty(m, dtype=E.dtype)
     for i in range(n_q):
@@ -350,10 +366,7 @@ def knn_tangent(Xq, Tq, rtol, E, n_cand, Xt, Qt, rt, tol, out_dist, out_ind):
                 j = cand[c0 + l]
                 r2 = res[l]
                 if r2 < _REFINE * dd[l]:
-                    r2 = _pair_sq(
-                        x, Qx, rx, Xt[j], Qt[j], rt[j], tol, d,
-                        a1, b1, C1, G1, g1, beta1, alpha1, keep1,
-                    )  # fmt: skip
+                    r2 = _pair_sq(x, Qx, rx, Xt[j], Qt[j], rt[j], tol, s1)
                 filled = _insert(best_d, best_j, filled, np.sqrt(max(r2, 0.0)), j)
 
 
@@ -377,15 +390,8 @@ def knn_tangent_exact_serial(
     kk = max(kq, kt, 1)
     k = out_dist.shape[1]
     # scratch, allocated once (serial kernel)
-    d = np.empty(n, dtype=Xq.dtype)
-    a = np.empty(kk, dtype=np.float64)
-    b = np.empty(kk, dtype=np.float64)
-    C = np.empty((kk, kk), dtype=np.float64)
-    G = np.empty((kk, kk), dtype=np.float64)
-    g = np.empty(kk, dtype=np.float64)
-    beta = np.empty(kk, dtype=np.float64)
-    alpha = np.empty(kk, dtype=np.float64)
-    keep = np.empty(kk, dtype=np.int64)
+    s = _pair_scratch(np.empty(n, dtype=Xq.dtype), kk)
+    d, a, b, C = s.d, s.a, s.b, s.C
     for q in range(n_q):  # serial: called from one Python thread per chunk
         best_d = out_dist[q]
         best_j = out_ind[q]
@@ -408,11 +414,7 @@ def knn_tangent_exact_serial(
                     row = q * kq + i
                     for j in range(ry):
                         C[j, i] = P[row, t * kt + j]
-                dist = np.sqrt(
-                    _reduced_sq(
-                        dd, d, Qx, rx, Qt[t], ry, tol, a, b, C, G, g, beta, alpha, keep
-                    )
-                )
+                dist = np.sqrt(_reduced_sq(dd, Qx, rx, Qt[t], ry, tol, s))
             if filled == k and not (
                 dist < best_d[k - 1] or (dist == best_d[k - 1] and t < best_j[k - 1])
             ):
@@ -556,14 +558,7 @@ def knn_tangent_exact_lanes(
     tt = np.empty(L, dtype=np.int64)
     # scratch of the scalar fallback
     kk = max(kq, kt, 1)
-    a1 = np.empty(kk)
-    b1 = np.empty(kk)
-    C1 = np.empty((kk, kk))
-    G1 = np.empty((kk, kk))
-    g1 = np.empty(kk)
-    beta1 = np.empty(kk)
-    alpha1 = np.empty(kk)
-    keep1 = np.empty(kk, dtype=np.int64)
+    s1 = _pair_scratch(d, kk)  # the scalar fallback's
     for q in range(n_q):  # serial: called from one Python thread per chunk
         best_d = out_dist[q]
         best_j = out_ind[q]
@@ -592,24 +587,7 @@ def knn_tangent_exact_lanes(
                 t = tt[l]
                 r2 = res[l]
                 if r2 < _REFINE * dd[l]:
-                    r2 = _pair_sq(
-                        x,
-                        Qx,
-                        rx,
-                        Xt[t],
-                        Qt[t],
-                        rt[t],
-                        tol,
-                        d,
-                        a1,
-                        b1,
-                        C1,
-                        G1,
-                        g1,
-                        beta1,
-                        alpha1,
-                        keep1,
-                    )
+                    r2 = _pair_sq(x, Qx, rx, Xt[t], Qt[t], rt[t], tol, s1)
                 dist = np.sqrt(max(r2, 0.0))
                 if filled == k and not (
                     dist < best_d[k - 1]
