@@ -82,6 +82,12 @@ def _row_major(X):
 
 def _accepts_sparse(template):
     """Whether a member estimator takes sparse X (its own input tag)."""
+    # scikit-learn's MLPs take CSR/CSC in every supported version, but
+    # scikit-learn 1.6 does not say so in their tags
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    if type(template) in (MLPClassifier, MLPRegressor):
+        return True
     return bool(get_tags(template).input_tags.sparse)
 
 
