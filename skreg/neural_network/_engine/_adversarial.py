@@ -49,10 +49,9 @@ ADV_FGSM = int(Attack.FGSM)
 ADV_VAT = int(Attack.VAT)
 
 
-def buffer_sizes(units, bs):
+def buffer_sizes(units, bs, n_params):
     """Lengths of the :class:`~._records.AdversarialBuffers` fields."""
     units = [int(u) for u in units]
-    n_params = sum(a * b + b for a, b in zip(units[:-1], units[1:], strict=True))
     return dict(
         x_adv=bs * units[0], direction=bs * units[0], grad2=n_params,
         clean_proba=bs * units[-1],

@@ -11,7 +11,7 @@ as ``(nb, OH*OW*Cout)`` is exactly the NHWC flat output (Chellapilla, Puri
 and Simard, "High Performance Convolutional Neural Networks for Document
 Processing", IWFHR 2006: unfolding the patches turns a convolution into
 one GEMM, which BLAS runs near peak).  The products go through
-:func:`._layers.matmul`, as the dense layer's do (one filter, or a single
+:func:`._products.matmul`, as the dense layer's do (one filter, or a single
 output position, would otherwise be a gemv whose rounding follows BLAS's
 thread count).  As in every deep-learning library,
 "convolution" means cross-correlation (the filter is not flipped).
@@ -34,7 +34,7 @@ float32).
 import numpy as np
 
 from ...utils._numba import jit
-from ._layers import matmul
+from ._products import matmul
 
 # --- geometry (Python) -------------------------------------------------------
 

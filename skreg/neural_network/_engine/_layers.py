@@ -16,7 +16,23 @@ techniques that need one work in the dense input space).
 import numpy as np
 
 from ...utils._numba import jit
+from ._conv import (
+    avgpool_backward,
+    avgpool_forward,
+    conv_input_grad,
+    conv_linear,
+    conv_weight_grad,
+    maxpool_backward,
+    maxpool_forward,
+)
+from ._products import matmul
 from ._random import keep_threshold, layer_key, unit_bits
+from ._records import LayerKind, PoolKind
+
+KIND_DENSE = int(LayerKind.DENSE)
+POOL_NONE = int(PoolKind.NONE)
+POOL_MAX = int(PoolKind.MAX)
+POOL_AVG = int(PoolKind.AVG)
 
 
 @jit(inline="always")
@@ -28,60 +44,19 @@ def view(buf, off, rows, cols):
 @jit(inline="always")
 def weights(theta, net, l):
     """``W_l`` as a view of the flat vector (or of a gradient alike)."""
-    return view(theta, net.w_off[l], net.units[l], net.units[l + 1])
+    return view(theta, net.w_off[l], net.fan_in[l], net.fan_out[l])
 
 
 @jit(inline="always")
 def intercepts(theta, net, l):
     """``b_l`` as a view of the flat vector (or of a gradient alike)."""
-    return theta[net.b_off[l] : net.b_off[l] + net.units[l + 1]]
+    return theta[net.b_off[l] : net.b_off[l] + net.fan_out[l]]
 
 
 @jit(inline="always")
 def block(buf, net, bs, l, nb):
     """Layer ``l``'s rows in a per-layer buffer of ``bs`` rows per layer."""
     return view(buf, bs * net.uoff[l], nb, net.units[l])
-
-
-@jit(inline="always")
-def matmul(A, B, out):
-    """``out = A B`` (overwritten): BLAS's gemm for matrix products, a plain
-    loop when ``A`` has one row or ``B`` one column.
-
-    For those shapes numba calls gemv (or dot) instead of gemm, and a
-    threaded gemv need not round as a sequential one: with OpenBLAS 0.3.21
-    (scipy 1.11's) a (300-630) x 32 by 32 x 1 product differed in 1 to 4
-    of its rows between one and two BLAS threads (0.3.31: in none).  Fits
-    started from the user's own threads cannot pin the thread count
-    (OpenBLAS ignores counts set from threads other than the main one, see
-    ``skreg.utils._blas``), so these products are computed here, in one
-    fixed order of summation, and a fit is the same in any thread.  They
-    are the small products: one output unit (regression, binary
-    classification) or a single row.
-    """
-    m, k = A.shape
-    n = B.shape[1]
-    if m != 1 and n != 1:
-        np.dot(A, B, out)
-        return
-    if n == 1 and A.strides[0] < A.strides[1]:
-        # A is a transposed view (the weight gradient A_in^T delta of a
-        # one-output layer): add its contiguous columns, p ascending
-        for i in range(m):
-            out[i, 0] = A[i, 0] * B[0, 0]
-        for p in range(1, k):
-            b = B[p, 0]
-            for i in range(m):
-                out[i, 0] += A[i, p] * b
-        return
-    # a row of A (or a column of B) at a time; a transposed B (the input
-    # gradient of a single row) is read with a stride, a small product
-    for i in range(m):
-        for j in range(n):
-            acc = A[i, 0] * B[0, j]  # k >= 1: every layer has inputs
-            for p in range(1, k):
-                acc += A[i, p] * B[p, j]
-            out[i, j] = acc
 
 
 @jit(inline="always")
@@ -115,6 +90,93 @@ def squared_weights(W, out):
     for a in range(nin):
         for c in range(nout):
             out[a, c] = W[a, c] * W[a, c]
+
+
+# --- layer kinds: dense or convolution, with an optionally pooled input -------
+# ``net.kind[l]`` picks the product; ``net.pool[l]`` pools the layer's input
+# (the previous layer's output, masked if dropped) into ``ws.pooled`` first,
+# where the backward pass finds it again.  A dense net never pools, and its
+# branches cost one integer test per layer and batch.
+
+
+@jit(inline="always")
+def _pooled_block(buf, net, bs, l, nb):
+    q = net.pool[l]
+    return view(buf, bs * q[7], nb, q[5] * q[6] * q[3])
+
+
+@jit(inline="always")
+def pooled_input(net, ws, l, nb):
+    """Layer ``l``'s pooled input rows as :func:`layer_input` left them."""
+    return _pooled_block(ws.pooled, net, ws.bs, l, nb)
+
+
+@jit(inline="always")
+def layer_input(net, ws, l, Ain, nb):
+    """The rows layer ``l`` multiplies: ``Ain``, or ``Ain`` pooled."""
+    kind = net.pool[l, 0]
+    if kind == POOL_NONE:
+        return Ain
+    P = _pooled_block(ws.pooled, net, ws.bs, l, nb)
+    pgeom = net.pool[l, 1:7]
+    if kind == POOL_MAX:
+        maxpool_forward(Ain, pgeom, P, _pooled_block(ws.argmax, net, ws.bs, l, nb))
+    else:
+        avgpool_forward(Ain, pgeom, P)
+    return P
+
+
+@jit(inline="always")
+def layer_forward(net, ws, l, A, W, b, out):
+    """``out = A * W_l`` (the layer's product of its, possibly pooled,
+    input rows ``A``); returns the intercepts as one value per output
+    unit (a convolution's repeat over positions, in ``ws.bexp``)."""
+    if net.kind[l] == KIND_DENSE:
+        matmul(A, W, out)
+        return b
+    nb = A.shape[0]
+    g = net.geom[l]
+    m = nb * g[8] * g[9]
+    cols = view(ws.cols, 0, m, W.shape[0])
+    conv_linear(A, W, g, cols, out)
+    nout = out.shape[1]
+    bexp = ws.bexp[:nout]
+    cout = b.shape[0]
+    for p in range(nout // cout):
+        for c in range(cout):
+            bexp[p * cout + c] = b[c]
+    return bexp
+
+
+@jit(inline="always")
+def layer_weight_grad(net, ws, l, A, Dout, gW, gb):
+    """``gW`` and ``gb`` of layer ``l`` from its (pooled) input rows ``A``
+    and its output deltas (overwritten)."""
+    if net.kind[l] == KIND_DENSE:
+        dense_weight_grad(A, Dout, gW, gb)
+        return
+    g = net.geom[l]
+    cols = view(ws.cols, 0, A.shape[0] * g[8] * g[9], gW.shape[0])
+    conv_weight_grad(A, Dout, g, cols, gW, gb)
+
+
+@jit(inline="always")
+def layer_input_grad(net, ws, l, Dout, W, Din):
+    """``Din`` (overwritten): the gradient w.r.t. layer ``l``'s input
+    block (before pooling), from its output deltas."""
+    kind = net.pool[l, 0]
+    nb = Dout.shape[0]
+    target = Din if kind == POOL_NONE else _pooled_block(ws.dpool, net, ws.bs, l, nb)
+    if net.kind[l] == KIND_DENSE:
+        matmul(Dout, W.T, target)
+    else:
+        g = net.geom[l]
+        dcols = view(ws.cols, 0, nb * g[8] * g[9], W.shape[0])
+        conv_input_grad(Dout, W, g, dcols, target)
+    if kind == POOL_MAX:
+        maxpool_backward(target, _pooled_block(ws.argmax, net, ws.bs, l, nb), Din)
+    elif kind == POOL_AVG:
+        avgpool_backward(target, net.pool[l, 1:7], Din)
 
 
 # --- sparse (CSR) input layer ---------------------------------------------------

@@ -135,7 +135,7 @@ def optimizer_update(state, net, sw_sum, optim, step, lr):
     c = optim.max_norm_value
     wmax = 1
     for l in range(L):
-        wmax = max(wmax, units[l + 1])
+        wmax = max(wmax, net.fan_out[l])
     nrm = np.zeros(wmax)
     sc = np.empty(8, dtype=theta.dtype)
     sc[0] = inv
@@ -156,8 +156,8 @@ def optimizer_update(state, net, sw_sum, optim, step, lr):
     sq = 0.0
     sc[1] = l2
     for l in range(L):
-        nin = units[l]
-        nout = units[l + 1]
+        nin = net.fan_in[l]
+        nout = net.fan_out[l]
         nl = nrm[:nout]
         if track:
             nl[:] = 0.0

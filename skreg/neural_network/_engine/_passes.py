@@ -23,10 +23,12 @@ from ...utils._numba import jit
 from ._elementwise import ACT_RELU, activation_derivative, bias_activation
 from ._layers import (
     block,
-    dense_forward,
-    dense_input_grad,
-    dense_weight_grad,
     intercepts,
+    layer_forward,
+    layer_input,
+    layer_input_grad,
+    layer_weight_grad,
+    pooled_input,
     sparse_forward,
     sparse_weight_grad,
     weights,
@@ -131,7 +133,7 @@ def forward(theta, net, opts, ws, rows, csr, seed, step, what):
             sparse_forward(csr, rows, W, Hout, seed, step, keep)
         else:
             Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
-            dense_forward(Ain, W, Hout)
+            b = layer_forward(net, ws, l, layer_input(net, ws, l, Ain, nb), W, b, Hout)
         if l == L - 1:
             bias_output(Hout, b, opts.out_kind, training)
             break
@@ -195,13 +197,15 @@ def backward(theta, grad, net, opts, ws, rows, csr, seed, step, what):
             break
         if want_wgrad:
             Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
-            dense_weight_grad(
-                Ain, Dout, weights(grad, net, l), intercepts(grad, net, l)
+            if net.pool[l, 0] != 0:  # the pooled rows the forward pass kept
+                Ain = pooled_input(net, ws, l, nb)
+            layer_weight_grad(
+                net, ws, l, Ain, Dout, weights(grad, net, l), intercepts(grad, net, l)
             )
         if l == 0 and not want_xgrad:
             break
         Din = block(ws.delta, net, bs, l, nb)
-        dense_input_grad(Dout, W, Din)
+        layer_input_grad(net, ws, l, Dout, W, Din)
         if dropped and l > 0 and relu_fused:
             # kept and active <=> masked copy > 0: mask scale and relu
             # derivative at once

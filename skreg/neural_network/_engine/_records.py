@@ -40,6 +40,17 @@ class Output(IntEnum):
 TARGET_OUTPUTS = (Output.IDENTITY, Output.MULTILABEL, Output.EXP)
 
 
+class LayerKind(IntEnum):
+    DENSE = 0
+    CONV = 1
+
+
+class PoolKind(IntEnum):
+    NONE = 0
+    MAX = 1
+    AVG = 2
+
+
 class Penalty(IntEnum):
     NONE = 0
     L1 = 1
@@ -75,7 +86,19 @@ ATTACKS = {"fgsm": Attack.FGSM, "pgd": Attack.PGD, "vat": Attack.VAT}
 #: sums of the widths; of the widths after the input's for sparse input,
 #: which no buffer holds), and each layer's weight / intercept offset in
 #: the flat vector.
-Net = namedtuple("Net", ["units", "uoff", "w_off", "b_off", "n_coef"])
+#: Per layer ``l`` also: the shape of ``W_l`` (``fan_in[l] x fan_out[l]``:
+#: the widths for a dense layer, ``KH*KW*Cin x Cout`` for a convolution),
+#: its ``kind`` (:class:`LayerKind`), a convolution's geometry row
+#: (``geom[l]``, :func:`._conv.conv_geometry`; zeros for a dense layer) and
+#: the pooling of its *input* (``pool[l] = [kind, H, W, C, p, OH, OW,
+#: offset]``, :class:`PoolKind` and :func:`._conv.pool_geometry`, the
+#: offset of its block in the pooled buffers; kind 0: none).  Pooling the
+#: consumer's input keeps every layer's buffer block its own output.
+Net = namedtuple(
+    "Net",
+    ["units", "uoff", "w_off", "b_off", "n_coef", "fan_in", "fan_out", "kind",
+     "geom", "pool"],
+)  # fmt: skip
 
 #: Activation penalty on the hidden units (Goodfellow et al. eq. 7.48).
 PenaltyOptions = namedtuple(
@@ -151,7 +174,17 @@ PREDICT = Pass(False, False, False, False)
 #: units), ``delta`` gradients w.r.t. each layer's pre-activation (``delta``
 #: of layer 0: w.r.t. the input), ``rate`` one value per unit (the batch
 #: mean firing rates of the KL penalty).
-Buffers = namedtuple("Buffers", ["act", "masked", "mask", "pre", "delta", "rate", "bs"])
+#: Convolutional nets also use ``cols`` (the largest layer's im2col
+#: matrix, shared: forward, weight and input gradients each refill it),
+#: ``pooled`` and ``argmax`` (each pooled input, kept for the backward
+#: pass, at ``bs * pool[l, 7]``), ``dpool`` (one pooled input's gradient)
+#: and ``bexp`` (a convolution's intercepts repeated over positions);
+#: dense nets get 1-element placeholders.
+Buffers = namedtuple(
+    "Buffers",
+    ["act", "masked", "mask", "pre", "delta", "rate", "bs", "cols", "pooled",
+     "argmax", "dpool", "bexp"],
+)  # fmt: skip
 
 #: Fast dropout's extra buffers: ``var`` the activations' variances,
 #: ``dvar`` their deltas, ``wsq`` a weight-shaped scratch (squared weights).
@@ -258,4 +291,15 @@ def net_record(layout, sparse=False):
     no rows in the buffers (``uoff[1] = 0``): the first layer reads its
     input from the CSR rows, and no pass stores it."""
     uoff = layout.sparse_uoff if sparse else layout.uoff
-    return Net(layout.units, uoff, layout.w_off, layout.b_off, int(layout.n_coef))
+    return Net(
+        layout.units,
+        uoff,
+        layout.w_off,
+        layout.b_off,
+        int(layout.n_coef),
+        layout.fan_in,
+        layout.fan_out,
+        layout.kind,
+        layout.geom,
+        layout.pool,
+    )
