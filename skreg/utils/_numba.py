@@ -34,6 +34,7 @@ writable, as on a read-only install with an unwritable home.
 
 import ctypes
 import hashlib
+import inspect
 import os
 import pathlib
 import tempfile
@@ -47,6 +48,7 @@ from joblib import effective_n_jobs
 
 __all__ = [
     "CACHE_DIR",
+    "dispatch_on_types",
     "SAFE_FASTMATH",
     "as_kernel_array",
     "jit",
@@ -61,6 +63,9 @@ SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 _SERIAL = dict(cache=True, nogil=True, fastmath=SAFE_FASTMATH, error_model="numpy")
 _PARALLEL = dict(_SERIAL, parallel=True)
+# an overload's implementation is compiled into each caller (whose cache
+# holds it), with the callers' floating-point flags
+_OVERLOAD = dict(fastmath=set(SAFE_FASTMATH), error_model="numpy")
 
 
 _PACKAGE = pathlib.Path(__file__).resolve().parent.parent
@@ -186,6 +191,32 @@ def jit(func=None, **overrides):
     Use as ``@jit`` or ``@jit(inline="always")``.
     """
     return _preset(_SERIAL, func, **overrides)
+
+
+def dispatch_on_types(choose):
+    """Decorate a Python function whose implementation a kernel picks by
+    its arguments' types while it compiles.
+
+    ``choose(*args)`` returns one of several jitted (``inline="always"``)
+    implementations with the function's signature; numba calls it with the
+    arguments' numba types, so a caller is compiled with the chosen
+    implementation only (numba's ``@overload``).  Called from Python, the
+    decorated function calls ``choose`` with the values themselves.  This
+    keeps, e.g., the convolution code out of every dense kernel: a branch
+    on a runtime value would compile both sides into each caller.
+    """
+    from numba.extending import overload
+
+    def wrap(func):
+        def typing(*types):
+            return choose(*types).py_func
+
+        # numba binds the argument types by the typing function's signature
+        typing.__signature__ = inspect.signature(func)
+        overload(func, jit_options=_OVERLOAD, inline="always")(typing)
+        return func
+
+    return wrap
 
 
 def jit_parallel(func=None, **overrides):

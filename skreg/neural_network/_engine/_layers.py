@@ -15,7 +15,7 @@ techniques that need one work in the dense input space).
 
 import numpy as np
 
-from ...utils._numba import jit
+from ...utils._numba import dispatch_on_types, jit
 from ._conv import (
     avgpool_backward,
     avgpool_forward,
@@ -27,7 +27,7 @@ from ._conv import (
 )
 from ._products import matmul
 from ._random import keep_threshold, layer_key, unit_bits
-from ._records import LayerKind, PoolKind
+from ._records import ConvNet, LayerKind, PoolKind
 
 KIND_DENSE = int(LayerKind.DENSE)
 POOL_NONE = int(PoolKind.NONE)
@@ -93,10 +93,14 @@ def squared_weights(W, out):
 
 
 # --- layer kinds: dense or convolution, with an optionally pooled input -------
-# ``net.kind[l]`` picks the product; ``net.pool[l]`` pools the layer's input
-# (the previous layer's output, masked if dropped) into ``ws.pooled`` first,
-# where the backward pass finds it again.  A dense net never pools, and its
-# branches cost one integer test per layer and batch.
+# In a :class:`~._records.ConvNet`, ``net.kind[l]`` picks the product and
+# ``net.pool[l]`` pools the layer's input (the previous layer's output,
+# masked if dropped) into ``ws.pooled`` first, where the backward pass finds
+# it again.  The five pieces below dispatch on the net's *type* when a
+# kernel is compiled (:func:`~skreg.utils._numba.dispatch_on_types`): for a
+# dense :class:`~._records.Net` they are the dense layer's pieces and no
+# convolution or pooling code is compiled (which would add about 70% to a
+# dense fit's cold compile).  Called from Python they dispatch alike.
 
 
 @jit(inline="always")
@@ -106,14 +110,7 @@ def _pooled_block(buf, net, bs, l, nb):
 
 
 @jit(inline="always")
-def pooled_input(net, ws, l, nb):
-    """Layer ``l``'s pooled input rows as :func:`layer_input` left them."""
-    return _pooled_block(ws.pooled, net, ws.bs, l, nb)
-
-
-@jit(inline="always")
-def layer_input(net, ws, l, Ain, nb):
-    """The rows layer ``l`` multiplies: ``Ain``, or ``Ain`` pooled."""
+def _conv_layer_input(net, ws, l, Ain, nb):
     kind = net.pool[l, 0]
     if kind == POOL_NONE:
         return Ain
@@ -127,17 +124,25 @@ def layer_input(net, ws, l, Ain, nb):
 
 
 @jit(inline="always")
-def layer_forward(net, ws, l, A, W, b, out):
-    """``out = A * W_l`` (the layer's product of its, possibly pooled,
-    input rows ``A``); returns the intercepts as one value per output
-    unit (a convolution's repeat over positions, in ``ws.bexp``)."""
+def _dense_layer_input(net, ws, l, Ain, nb):
+    return Ain
+
+
+@jit(inline="always")
+def _conv_kept_input(net, ws, l, Ain, nb):
+    if net.pool[l, 0] == POOL_NONE:
+        return Ain
+    return _pooled_block(ws.pooled, net, ws.bs, l, nb)
+
+
+@jit(inline="always")
+def _conv_layer_forward(net, ws, l, A, W, b, out):
     if net.kind[l] == KIND_DENSE:
         matmul(A, W, out)
         return b
     nb = A.shape[0]
     g = net.geom[l]
-    m = nb * g[8] * g[9]
-    cols = view(ws.cols, 0, m, W.shape[0])
+    cols = view(ws.cols, 0, nb * g[8] * g[9], W.shape[0])
     conv_linear(A, W, g, cols, out)
     nout = out.shape[1]
     bexp = ws.bexp[:nout]
@@ -149,9 +154,13 @@ def layer_forward(net, ws, l, A, W, b, out):
 
 
 @jit(inline="always")
-def layer_weight_grad(net, ws, l, A, Dout, gW, gb):
-    """``gW`` and ``gb`` of layer ``l`` from its (pooled) input rows ``A``
-    and its output deltas (overwritten)."""
+def _dense_layer_forward(net, ws, l, A, W, b, out):
+    matmul(A, W, out)
+    return b
+
+
+@jit(inline="always")
+def _conv_layer_weight_grad(net, ws, l, A, Dout, gW, gb):
     if net.kind[l] == KIND_DENSE:
         dense_weight_grad(A, Dout, gW, gb)
         return
@@ -161,9 +170,12 @@ def layer_weight_grad(net, ws, l, A, Dout, gW, gb):
 
 
 @jit(inline="always")
-def layer_input_grad(net, ws, l, Dout, W, Din):
-    """``Din`` (overwritten): the gradient w.r.t. layer ``l``'s input
-    block (before pooling), from its output deltas."""
+def _dense_layer_weight_grad(net, ws, l, A, Dout, gW, gb):
+    dense_weight_grad(A, Dout, gW, gb)
+
+
+@jit(inline="always")
+def _conv_layer_input_grad(net, ws, l, Dout, W, Din):
     kind = net.pool[l, 0]
     nb = Dout.shape[0]
     target = Din if kind == POOL_NONE else _pooled_block(ws.dpool, net, ws.bs, l, nb)
@@ -177,6 +189,69 @@ def layer_input_grad(net, ws, l, Dout, W, Din):
         maxpool_backward(target, _pooled_block(ws.argmax, net, ws.bs, l, nb), Din)
     elif kind == POOL_AVG:
         avgpool_backward(target, net.pool[l, 1:7], Din)
+
+
+@jit(inline="always")
+def _dense_layer_input_grad(net, ws, l, Dout, W, Din):
+    matmul(Dout, W.T, Din)
+
+
+def _is_conv(net, *_):
+    """Whether ``net`` (a record, or its numba type) is a ConvNet."""
+    return isinstance(net, ConvNet) or getattr(net, "instance_class", None) is ConvNet
+
+
+@dispatch_on_types(
+    lambda net, *_: _conv_layer_input if _is_conv(net) else _dense_layer_input
+)
+def layer_input(net, ws, l, Ain, nb):
+    """The rows layer ``l`` multiplies: ``Ain``, or ``Ain`` pooled (kept
+    in ``ws.pooled`` for the backward pass)."""
+    impl = _conv_layer_input if _is_conv(net) else _dense_layer_input
+    return impl(net, ws, l, Ain, nb)
+
+
+@dispatch_on_types(
+    lambda net, *_: _conv_kept_input if _is_conv(net) else _dense_layer_input
+)
+def kept_input(net, ws, l, Ain, nb):
+    """Layer ``l``'s input rows as :func:`layer_input` left them (the rows
+    of its weight gradient)."""
+    impl = _conv_kept_input if _is_conv(net) else _dense_layer_input
+    return impl(net, ws, l, Ain, nb)
+
+
+@dispatch_on_types(
+    lambda net, *_: _conv_layer_forward if _is_conv(net) else _dense_layer_forward
+)
+def layer_forward(net, ws, l, A, W, b, out):
+    """``out = A W_l``, the product of layer ``l``'s (pooled) input rows;
+    returns the intercepts as one value per output unit (a convolution's,
+    repeated over positions, in ``ws.bexp``)."""
+    impl = _conv_layer_forward if _is_conv(net) else _dense_layer_forward
+    return impl(net, ws, l, A, W, b, out)
+
+
+@dispatch_on_types(
+    lambda net, *_: (
+        _conv_layer_weight_grad if _is_conv(net) else _dense_layer_weight_grad
+    )
+)
+def layer_weight_grad(net, ws, l, A, Dout, gW, gb):
+    """``gW`` and ``gb`` of layer ``l`` (overwritten) from its input rows
+    ``A`` (as :func:`kept_input` gives them) and its output deltas."""
+    impl = _conv_layer_weight_grad if _is_conv(net) else _dense_layer_weight_grad
+    return impl(net, ws, l, A, Dout, gW, gb)
+
+
+@dispatch_on_types(
+    lambda net, *_: _conv_layer_input_grad if _is_conv(net) else _dense_layer_input_grad
+)
+def layer_input_grad(net, ws, l, Dout, W, Din):
+    """``Din`` (overwritten): the gradient w.r.t. layer ``l``'s input block
+    (before pooling), from its output deltas."""
+    impl = _conv_layer_input_grad if _is_conv(net) else _dense_layer_input_grad
+    return impl(net, ws, l, Dout, W, Din)
 
 
 # --- sparse (CSR) input layer ---------------------------------------------------

@@ -24,11 +24,11 @@ from ._elementwise import ACT_RELU, activation_derivative, bias_activation
 from ._layers import (
     block,
     intercepts,
+    kept_input,
     layer_forward,
     layer_input,
     layer_input_grad,
     layer_weight_grad,
-    pooled_input,
     sparse_forward,
     sparse_weight_grad,
     weights,
@@ -197,8 +197,7 @@ def backward(theta, grad, net, opts, ws, rows, csr, seed, step, what):
             break
         if want_wgrad:
             Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
-            if net.pool[l, 0] != 0:  # the pooled rows the forward pass kept
-                Ain = pooled_input(net, ws, l, nb)
+            Ain = kept_input(net, ws, l, Ain, nb)
             layer_weight_grad(
                 net, ws, l, Ain, Dout, weights(grad, net, l), intercepts(grad, net, l)
             )

@@ -86,19 +86,23 @@ ATTACKS = {"fgsm": Attack.FGSM, "pgd": Attack.PGD, "vat": Attack.VAT}
 #: sums of the widths; of the widths after the input's for sparse input,
 #: which no buffer holds), and each layer's weight / intercept offset in
 #: the flat vector.
-#: Per layer ``l`` also: the shape of ``W_l`` (``fan_in[l] x fan_out[l]``:
-#: the widths for a dense layer, ``KH*KW*Cin x Cout`` for a convolution),
-#: its ``kind`` (:class:`LayerKind`), a convolution's geometry row
-#: (``geom[l]``, :func:`._conv.conv_geometry`; zeros for a dense layer) and
-#: the pooling of its *input* (``pool[l] = [kind, H, W, C, p, OH, OW,
-#: offset]``, :class:`PoolKind` and :func:`._conv.pool_geometry`, the
-#: offset of its block in the pooled buffers; kind 0: none).  Pooling the
-#: consumer's input keeps every layer's buffer block its own output.
+#: Per layer ``l`` also the shape of ``W_l``: ``fan_in[l] x fan_out[l]``
+#: (the widths, for a dense layer).
 Net = namedtuple(
-    "Net",
-    ["units", "uoff", "w_off", "b_off", "n_coef", "fan_in", "fan_out", "kind",
-     "geom", "pool"],
-)  # fmt: skip
+    "Net", ["units", "uoff", "w_off", "b_off", "n_coef", "fan_in", "fan_out"]
+)
+
+#: A network with convolutional layers: a :class:`Net` plus, per layer,
+#: its ``kind`` (:class:`LayerKind`; a convolution's ``W_l`` is ``KH*KW*Cin
+#: x Cout``), its geometry row (``geom[l]``, :func:`._conv.conv_geometry`;
+#: zeros for a dense layer) and the pooling of its *input* (``pool[l] =
+#: [kind, H, W, C, p, OH, OW, offset]``: :class:`PoolKind`,
+#: :func:`._conv.pool_geometry`, and the offset of its block in the pooled
+#: buffers; kind 0: none).  Pooling the consumer's input keeps every
+#: layer's buffer block its own output.  A separate type, so that kernels
+#: compiled for a dense :class:`Net` contain no convolution code (the
+#: layer pieces in ``_layers.py`` dispatch on the type when compiling).
+ConvNet = namedtuple("ConvNet", [*Net._fields, "kind", "geom", "pool"])
 
 #: Activation penalty on the hidden units (Goodfellow et al. eq. 7.48).
 PenaltyOptions = namedtuple(
@@ -291,15 +295,8 @@ def net_record(layout, sparse=False):
     no rows in the buffers (``uoff[1] = 0``): the first layer reads its
     input from the CSR rows, and no pass stores it."""
     uoff = layout.sparse_uoff if sparse else layout.uoff
-    return Net(
-        layout.units,
-        uoff,
-        layout.w_off,
-        layout.b_off,
-        int(layout.n_coef),
-        layout.fan_in,
-        layout.fan_out,
-        layout.kind,
-        layout.geom,
-        layout.pool,
-    )
+    head = (layout.units, uoff, layout.w_off, layout.b_off, int(layout.n_coef),
+            layout.fan_in, layout.fan_out)  # fmt: skip
+    if layout.is_convolutional:
+        return ConvNet(*head, layout.kind, layout.geom, layout.pool)
+    return Net(*head)
