@@ -213,7 +213,7 @@ def dispatch_on_types(choose):
 
         # numba binds the argument types by the typing function's signature
         typing.__signature__ = inspect.signature(func)
-        overload(func, jit_options=_OVERLOAD, inline="always")(typing)
+        overload(func, jit_options=_OVERLOAD)(typing)
         return func
 
     return wrap

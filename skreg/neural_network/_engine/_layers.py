@@ -96,7 +96,7 @@ def squared_weights(W, out):
 # In a :class:`~._records.ConvNet`, ``net.kind[l]`` picks the product and
 # ``net.pool[l]`` pools the layer's input (the previous layer's output,
 # masked if dropped) into ``ws.pooled`` first, where the backward pass finds
-# it again.  The five pieces below dispatch on the net's *type* when a
+# it again.  The three pieces below dispatch on the net's *type* when a
 # kernel is compiled (:func:`~skreg.utils._numba.dispatch_on_types`): for a
 # dense :class:`~._records.Net` they are the dense layer's pieces and no
 # convolution or pooling code is compiled (which would add about 70% to a
@@ -110,37 +110,21 @@ def _pooled_block(buf, net, bs, l, nb):
 
 
 @jit(inline="always")
-def _conv_layer_input(net, ws, l, Ain, nb):
+def _conv_layer_forward(net, ws, l, Ain, W, b, out):
     kind = net.pool[l, 0]
-    if kind == POOL_NONE:
-        return Ain
-    P = _pooled_block(ws.pooled, net, ws.bs, l, nb)
-    pgeom = net.pool[l, 1:7]
-    if kind == POOL_MAX:
-        maxpool_forward(Ain, pgeom, P, _pooled_block(ws.argmax, net, ws.bs, l, nb))
-    else:
-        avgpool_forward(Ain, pgeom, P)
-    return P
-
-
-@jit(inline="always")
-def _dense_layer_input(net, ws, l, Ain, nb):
-    return Ain
-
-
-@jit(inline="always")
-def _conv_kept_input(net, ws, l, Ain, nb):
-    if net.pool[l, 0] == POOL_NONE:
-        return Ain
-    return _pooled_block(ws.pooled, net, ws.bs, l, nb)
-
-
-@jit(inline="always")
-def _conv_layer_forward(net, ws, l, A, W, b, out):
+    nb = Ain.shape[0]
+    A = Ain
+    if kind != POOL_NONE:
+        A = _pooled_block(ws.pooled, net, ws.bs, l, nb)
+        pgeom = net.pool[l, 1:7]
+        if kind == POOL_MAX:
+            argmax = _pooled_block(ws.argmax, net, ws.bs, l, nb)
+            maxpool_forward(Ain, pgeom, A, argmax)
+        else:
+            avgpool_forward(Ain, pgeom, A)
     if net.kind[l] == KIND_DENSE:
         matmul(A, W, out)
         return b
-    nb = A.shape[0]
     g = net.geom[l]
     cols = view(ws.cols, 0, nb * g[8] * g[9], W.shape[0])
     conv_linear(A, W, g, cols, out)
@@ -154,13 +138,16 @@ def _conv_layer_forward(net, ws, l, A, W, b, out):
 
 
 @jit(inline="always")
-def _dense_layer_forward(net, ws, l, A, W, b, out):
-    matmul(A, W, out)
+def _dense_layer_forward(net, ws, l, Ain, W, b, out):
+    matmul(Ain, W, out)
     return b
 
 
 @jit(inline="always")
-def _conv_layer_weight_grad(net, ws, l, A, Dout, gW, gb):
+def _conv_layer_weight_grad(net, ws, l, Ain, Dout, gW, gb):
+    A = Ain
+    if net.pool[l, 0] != POOL_NONE:  # the pooled rows the forward pass kept
+        A = _pooled_block(ws.pooled, net, ws.bs, l, Ain.shape[0])
     if net.kind[l] == KIND_DENSE:
         dense_weight_grad(A, Dout, gW, gb)
         return
@@ -170,8 +157,8 @@ def _conv_layer_weight_grad(net, ws, l, A, Dout, gW, gb):
 
 
 @jit(inline="always")
-def _dense_layer_weight_grad(net, ws, l, A, Dout, gW, gb):
-    dense_weight_grad(A, Dout, gW, gb)
+def _dense_layer_weight_grad(net, ws, l, Ain, Dout, gW, gb):
+    dense_weight_grad(Ain, Dout, gW, gb)
 
 
 @jit(inline="always")
@@ -202,34 +189,16 @@ def _is_conv(net, *_):
 
 
 @dispatch_on_types(
-    lambda net, *_: _conv_layer_input if _is_conv(net) else _dense_layer_input
-)
-def layer_input(net, ws, l, Ain, nb):
-    """The rows layer ``l`` multiplies: ``Ain``, or ``Ain`` pooled (kept
-    in ``ws.pooled`` for the backward pass)."""
-    impl = _conv_layer_input if _is_conv(net) else _dense_layer_input
-    return impl(net, ws, l, Ain, nb)
-
-
-@dispatch_on_types(
-    lambda net, *_: _conv_kept_input if _is_conv(net) else _dense_layer_input
-)
-def kept_input(net, ws, l, Ain, nb):
-    """Layer ``l``'s input rows as :func:`layer_input` left them (the rows
-    of its weight gradient)."""
-    impl = _conv_kept_input if _is_conv(net) else _dense_layer_input
-    return impl(net, ws, l, Ain, nb)
-
-
-@dispatch_on_types(
     lambda net, *_: _conv_layer_forward if _is_conv(net) else _dense_layer_forward
 )
-def layer_forward(net, ws, l, A, W, b, out):
-    """``out = A W_l``, the product of layer ``l``'s (pooled) input rows;
-    returns the intercepts as one value per output unit (a convolution's,
-    repeated over positions, in ``ws.bexp``)."""
+def layer_forward(net, ws, l, Ain, W, b, out):
+    """``out = A W_l`` for the rows ``Ain`` of layer ``l``'s input block,
+    pooled first if the layer pools its input (``A``, kept in
+    ``ws.pooled`` for the backward pass); returns the intercepts as one
+    value per output unit (a convolution's, repeated over positions, in
+    ``ws.bexp``)."""
     impl = _conv_layer_forward if _is_conv(net) else _dense_layer_forward
-    return impl(net, ws, l, A, W, b, out)
+    return impl(net, ws, l, Ain, W, b, out)
 
 
 @dispatch_on_types(
@@ -237,11 +206,12 @@ def layer_forward(net, ws, l, A, W, b, out):
         _conv_layer_weight_grad if _is_conv(net) else _dense_layer_weight_grad
     )
 )
-def layer_weight_grad(net, ws, l, A, Dout, gW, gb):
-    """``gW`` and ``gb`` of layer ``l`` (overwritten) from its input rows
-    ``A`` (as :func:`kept_input` gives them) and its output deltas."""
+def layer_weight_grad(net, ws, l, Ain, Dout, gW, gb):
+    """``gW`` and ``gb`` of layer ``l`` (overwritten) from the rows ``Ain``
+    of its input block (the pooled rows :func:`layer_forward` kept, if it
+    pools) and its output deltas."""
     impl = _conv_layer_weight_grad if _is_conv(net) else _dense_layer_weight_grad
-    return impl(net, ws, l, A, Dout, gW, gb)
+    return impl(net, ws, l, Ain, Dout, gW, gb)
 
 
 @dispatch_on_types(

@@ -24,9 +24,7 @@ from ._elementwise import ACT_RELU, activation_derivative, bias_activation
 from ._layers import (
     block,
     intercepts,
-    kept_input,
     layer_forward,
-    layer_input,
     layer_input_grad,
     layer_weight_grad,
     sparse_forward,
@@ -133,7 +131,7 @@ def forward(theta, net, opts, ws, rows, csr, seed, step, what):
             sparse_forward(csr, rows, W, Hout, seed, step, keep)
         else:
             Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
-            b = layer_forward(net, ws, l, layer_input(net, ws, l, Ain, nb), W, b, Hout)
+            b = layer_forward(net, ws, l, Ain, W, b, Hout)
         if l == L - 1:
             bias_output(Hout, b, opts.out_kind, training)
             break
@@ -197,7 +195,6 @@ def backward(theta, grad, net, opts, ws, rows, csr, seed, step, what):
             break
         if want_wgrad:
             Ain = block(ws.masked if dropped else ws.act, net, bs, l, nb)
-            Ain = kept_input(net, ws, l, Ain, nb)
             layer_weight_grad(
                 net, ws, l, Ain, Dout, weights(grad, net, l), intercepts(grad, net, l)
             )
