@@ -65,7 +65,11 @@ def _reference_logits(X, arch, coefs, inter, activation):
         )
         A = _act(Z, activation)
         if spec["pool"]:
-            pool = ref.maxpool_reference if spec["pool_type"] == "max" else ref.avgpool_reference
+            pool = (
+                ref.maxpool_reference
+                if spec["pool_type"] == "max"
+                else ref.avgpool_reference
+            )
             A = pool(A.reshape(len(X), -1), A.shape[1:], spec["pool"])
     h = A.reshape(len(X), -1)
     n_conv = len(ARCHS[arch])
@@ -116,7 +120,9 @@ def test_conv_net_gradient_by_finite_differences(rng, arch, config):
     cfg = EngineConfig(activation=activation, **kw)
 
     def f(t):
-        return loss_and_gradient(t, layout, X, y, sw, cfg, Output.SOFTMAX, seed=3, step=2)
+        return loss_and_gradient(
+            t, layout, X, y, sw, cfg, Output.SOFTMAX, seed=3, step=2
+        )
 
     _fd_check(theta, f)
 
@@ -161,8 +167,12 @@ def test_conv_net_input_gradient_by_finite_differences(rng, arch):
             Xp[i, j] += eps
             Xm[i, j] -= eps
             # the per-sample loss: the mean over one row
-            lp = loss_and_gradient(theta, layout, Xp[i : i + 1], y[i : i + 1], None, cfg, Output.SOFTMAX)[0]
-            lm = loss_and_gradient(theta, layout, Xm[i : i + 1], y[i : i + 1], None, cfg, Output.SOFTMAX)[0]
+            lp = loss_and_gradient(
+                theta, layout, Xp[i : i + 1], y[i : i + 1], None, cfg, Output.SOFTMAX
+            )[0]
+            lm = loss_and_gradient(
+                theta, layout, Xm[i : i + 1], y[i : i + 1], None, cfg, Output.SOFTMAX
+            )[0]
             assert G[i, j] == pytest.approx((lp - lm) / (2 * eps), rel=1e-5, abs=1e-8)
 
 
@@ -176,10 +186,39 @@ def test_conv_layout_shapes_and_offsets():
     assert layout.n_params == 18 * 3 + 12 * 2 + 16 + 12 + 3 + 2 + 4 + 3
     assert layout.pool[1, 0] == 1 and list(layout.pool[1, 1:7]) == [6, 5, 3, 2, 3, 2]
     assert layout.n_pooled == 18
-    coefs, inter = glorot_init_layout(layout, "relu", np.random.RandomState(0), np.float64)
+    coefs, inter = glorot_init_layout(
+        layout, "relu", np.random.RandomState(0), np.float64
+    )
     theta = layout.pack(coefs, inter, np.float64)
     back, back_b = layout.unpack(theta)
     for a, b in zip(coefs + inter, back + back_b, strict=True):
         np.testing.assert_array_equal(a, b)
     # Glorot over the receptive field: 3x3x2 inputs, 3x3x3 outputs
     assert np.abs(coefs[0]).max() <= np.sqrt(6 / (18 + 27))
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_conv_net_fgsm_objective_is_goodfellows(rng, arch):
+    # FGSM's objective a L(x) + (1 - a) L(x + eps sign(grad_x L)), with
+    # the adversarial point held fixed in the gradient (Goodfellow et al.
+    # 2015), from the plain loss and the input gradient of the same net
+    X = rng.uniform(0, 1, (6, int(np.prod(IMAGE))))
+    y = np.arange(6) % 3
+    sw = rng.uniform(0.5, 2.0, 6)
+    layout, _, theta, _ = _net(arch, 4, 3)
+    eps, a = 0.05, 0.3
+    cfg = EngineConfig(
+        activation="tanh", adversarial="fgsm", adversarial_epsilon=eps,
+        adversarial_weight=a,
+    )  # fmt: skip
+    loss, grad = loss_and_gradient(theta, layout, X, y, sw, cfg, Output.SOFTMAX)
+    G = input_gradient(X, y, theta, layout, "tanh", int(Output.SOFTMAX))
+    X_adv = X + eps * np.sign(G)
+    plain = EngineConfig(activation="tanh")
+    l_clean, g_clean = loss_and_gradient(theta, layout, X, y, sw, plain, Output.SOFTMAX)
+    g_clean = g_clean.copy()
+    l_adv, g_adv = loss_and_gradient(theta, layout, X_adv, y, sw, plain, Output.SOFTMAX)
+    assert loss == pytest.approx(a * l_clean + (1 - a) * l_adv, rel=1e-12)
+    np.testing.assert_allclose(
+        grad, a * g_clean + (1 - a) * g_adv, rtol=1e-10, atol=1e-13
+    )
