@@ -393,21 +393,23 @@ def conv2d_reference(X, W, b, image, stride, pad):
 
 def _pool_reference(A, image, p, reduce):
     H, Wd, C = image
+    ph, pw = (p, p) if np.ndim(p) == 0 else p
     A = np.asarray(A, dtype=np.float64).reshape(-1, H, Wd, C)
-    OH, OW = H // p, Wd // p  # floor: trailing pixels fill no window
+    OH, OW = H // ph, Wd // pw  # floor: trailing pixels fill no window
     out = np.empty((A.shape[0], OH, OW, C))
     for n in range(A.shape[0]):
         for oh in range(OH):
             for ow in range(OW):
                 for c in range(C):
-                    window = A[n, oh * p : oh * p + p, ow * p : ow * p + p, c]
+                    window = A[n, oh * ph : oh * ph + ph, ow * pw : ow * pw + pw, c]
                     out[n, oh, ow, c] = reduce(window)
     return out
 
 
 def maxpool_reference(A, image, p):
-    """``p x p`` max pooling with stride ``p`` of NHWC rows over
-    ``image = (H, W, C)``, floor output size; ``(nb, OH, OW, C)``."""
+    """``p x p`` (or ``ph x pw`` for a pair ``p``) max pooling with the
+    window as stride, of NHWC rows over ``image = (H, W, C)``, floor output
+    size; ``(nb, OH, OW, C)``."""
     return _pool_reference(A, image, p, np.max)
 
 

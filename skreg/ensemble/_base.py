@@ -278,7 +278,8 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
         if sp.issparse(X) and not _accepts_sparse(template):
             raise TypeError(
                 f"{type(template).__name__} members need dense X (their "
-                "technique computes in the dense input space); pass "
+                "technique or convolutional layers compute in the dense input "
+                "space); pass "
                 "X.toarray(), or bag a network that takes sparse X such as "
                 "MLPClassifier, MLPRegressor or the dropout estimators."
             )
@@ -289,6 +290,15 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
             sample_weight = self._check_sample_weight(sample_weight, X)
         n_drawn = self._n_drawn(n_samples, sample_weight)
         n_features_drawn = self._n_features_drawn(n_features)
+        if getattr(template, "conv_layers", None) and (
+            n_features_drawn < n_features or self.bootstrap_features
+        ):
+            raise ValueError(
+                "Members with conv_layers read each row as an image, so they "
+                "need every feature in place: use max_features=1.0 and "
+                "bootstrap_features=False (a feature draw would scramble the "
+                "pixels)."
+            )
         if sample_weight is not None and np.all(sample_weight == sample_weight[0]):
             # equal weights draw like no weights (so sample_weight=np.ones(n)
             # fits the same ensemble as None); only their sum mattered above

@@ -155,6 +155,8 @@ class AdversarialMLPClassifier(_AdversarialMixin, BaseMLPClassifier):
         tie_to=None,
         tie_alpha=1e-2,
         max_norm=None,
+        conv_layers=None,
+        image_shape=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -187,6 +189,8 @@ class AdversarialMLPClassifier(_AdversarialMixin, BaseMLPClassifier):
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
         self.method = method
         self.adversarial_epsilon = adversarial_epsilon
@@ -557,6 +561,8 @@ class AdversarialMLPRegressor(_AdversarialMixin, BaseMLPRegressor):
         tie_to=None,
         tie_alpha=1e-2,
         max_norm=None,
+        conv_layers=None,
+        image_shape=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -589,6 +595,8 @@ class AdversarialMLPRegressor(_AdversarialMixin, BaseMLPRegressor):
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
         self.loss = loss
         self.method = method

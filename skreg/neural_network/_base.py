@@ -49,11 +49,12 @@ from ..utils._sklearn_compat import (
     validate_data,
 )
 from ..utils._validation import restore_state_on_error
+from ._conv_spec import conv_image, normalize_conv_layers
 from ._engine import (
     DENSE_ONLY_MODES,
     EngineConfig,
     Layout,
-    glorot_init,
+    glorot_init_layout,
     predict_proba,
 )
 from ._solvers import SolverMixin, _nonfinite_error
@@ -83,6 +84,14 @@ def _canonical_input(X):
         X = X.copy()
         X.sum_duplicates()
     return X
+
+
+#: Training modes whose passes have no convolutional layers (yet), and what
+#: to call them in the error.
+_NO_CONV_MODES = {
+    "fast": "fast dropout (dropout='fast'; use dropout='bernoulli')",
+    "tangent": "tangent propagation",
+}
 
 
 class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
@@ -135,6 +144,8 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         "tie_to": "no_validation",
         "tie_alpha": [Interval(Real, 0, None, closed="left")],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "conv_layers": [list, tuple, None],
+        "image_shape": [list, tuple, None],
     }
 
     #: Whether fit, partial_fit and predict take scipy sparse X (CSR, or
@@ -190,6 +201,8 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         tie_to=None,
         tie_alpha=1e-2,
         max_norm=None,
+        conv_layers=None,
+        image_shape=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -221,6 +234,8 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         self.tie_to = tie_to
         self.tie_alpha = tie_alpha
         self.max_norm = max_norm
+        self.conv_layers = conv_layers
+        self.image_shape = image_shape
 
     # ------------------------------------------------------------------ hooks
     def _engine_config(self):
@@ -267,9 +282,15 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         when the estimator takes sparse input; else a sparse ``X`` raises
         a ``TypeError`` that names the technique and why it needs dense
         input."""
-        if self._accepts_sparse:
+        if self._takes_sparse():
             return ["csr", "csc"]
         if sp.issparse(X):
+            if self._accepts_sparse:  # a class that takes it, but conv layers
+                raise TypeError(
+                    "Sparse input is not supported by convolutional layers "
+                    f"(conv_layers of {type(self).__name__}): they read rows "
+                    "as images. Convert X with X.toarray()."
+                )
             raise TypeError(
                 f"Sparse input is not supported by {type(self).__name__}'s "
                 f"{self._sparse_refusal}. Convert X with X.toarray() (or use "
@@ -277,6 +298,11 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
                 "MLPRegressor or the Dropout MLPs)."
             )
         return False
+
+    def _takes_sparse(self):
+        """Whether this instance takes sparse X: its class does and it has
+        no convolutional layers (which read rows as images)."""
+        return self._accepts_sparse and not self.conv_layers
 
     def _prepare_targets(self, y, first_pass, incremental):
         """Validate and encode ``y`` for the engine (an output part's hook).
@@ -318,8 +344,45 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {h}.")
         return h
 
+    def _new_layout(self, n_features, n_outputs):
+        """The layout a fit on ``n_features`` inputs builds from the
+        parameters, and its architecture ``(image, conv)`` (None for a
+        dense network).  Raises ``ValueError`` for a bad ``conv_layers`` or
+        ``image_shape``, or layers that do not fit the image."""
+        hidden = self._hidden_sizes()
+        if not normalize_conv_layers(self.conv_layers):
+            return Layout([n_features, *hidden, n_outputs]), None
+        image = conv_image(n_features, self.image_shape)
+        conv = normalize_conv_layers(self.conv_layers, signal=image[0] == 1)
+        try:
+            layout = Layout.convolutional(image, conv, hidden, n_outputs)
+        except ValueError as exc:
+            raise ValueError(
+                f"conv_layers do not fit the image of shape {image} (height, "
+                f"width, channels): {exc}"
+            ) from None
+        return layout, (image, conv)
+
+    def _architecture(self):
+        """``(image_shape_, conv_layers_)`` of the fitted network, or None."""
+        if not hasattr(self, "conv_layers_"):
+            return None
+        return self.image_shape_, self.conv_layers_
+
+    def _set_architecture(self, arch):
+        if arch is None:
+            for name in ("image_shape_", "conv_layers_"):
+                self.__dict__.pop(name, None)
+        else:
+            self.image_shape_, self.conv_layers_ = arch
+
     def _layout(self):
-        return Layout.from_coefs(self.coefs_)
+        """The layout of the fitted network."""
+        if not hasattr(self, "conv_layers_"):
+            return Layout.from_coefs(self.coefs_)
+        image, conv = self.image_shape_, self.conv_layers_
+        hidden = [c.shape[1] for c in self.coefs_[len(conv) : -1]]
+        return Layout.convolutional(image, conv, hidden, self.coefs_[-1].shape[1])
 
     def _model_dtype(self):
         return self.coefs_[0].dtype
@@ -403,7 +466,7 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         with restore_state_on_error(self):
             return self._fit_unguarded(X, y, sample_weight, incremental, tangents)
 
-    def _blas_section(self, n, d, sparse=False):
+    def _blas_section(self, n, layout, sparse=False):
         """BLAS on one thread for a fit whose products are small.
 
         On a 2-core box, minibatch products of 128 x 64 x 256 (digits) ran
@@ -423,15 +486,17 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
             rows = min(200, n)
         else:
             rows = int(np.clip(self.batch_size, 1, max(n, 1)))
-        units = [d, *self._hidden_sizes()]
-        products = [a * b for a, b in zip(units, units[1:] + [1], strict=True)]
-        largest = max(products[1:] if sparse else products)
+        # per row and layer: positions (OH * OW for a convolution, whose
+        # im2col product has that many rows per image) x fan-in x fan-out
+        positions = np.where(layout.kind != 0, layout.geom[:, 8] * layout.geom[:, 9], 1)
+        products = [int(v) for v in positions * layout.fan_in * layout.fan_out]
+        largest = max(products[1:] if sparse and len(products) > 1 else products)
         if rows * largest <= _ONE_THREAD_PRODUCT:
             return single_threaded_blas()
         return contextlib.nullcontext()
 
     def _fit_unguarded(self, X, y, sample_weight, incremental, tangents):
-        hidden = self._hidden_sizes()
+        self._hidden_sizes()  # a bad hidden_layer_sizes fails before validation
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -457,17 +522,18 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
                 "stochastic. Use solver='adam' or 'sgd', or set the dropout rates "
                 "to 0."
             )
-        units = [n_features] + hidden + [n_outputs]
+        layout, arch = self._new_layout(n_features, n_outputs)
         rs = check_random_state(self.random_state)
 
         if first_pass:
             self.n_iter_ = 0
             self.t_ = 0
             self.n_outputs_ = n_outputs
-            self.n_layers_ = len(units)
+            self.n_layers_ = layout.n_layers + 1
             self.out_activation_ = out_activation
-            self.coefs_, self.intercepts_ = glorot_init(
-                units, self.activation, rs, dtype
+            self._set_architecture(arch)
+            self.coefs_, self.intercepts_ = glorot_init_layout(
+                layout, self.activation, rs, dtype
             )
             self._step = 0
             self._init_random_state(rs)
@@ -484,8 +550,8 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
                     self.best_validation_score_ = None
         else:
             want = [tuple(c.shape) for c in self.coefs_]
-            got = list(zip(units[:-1], units[1:], strict=False))
-            if want != got:
+            got = list(layout.coef_shapes)
+            if want != got or arch != self._architecture():
                 raise ValueError(
                     f"warm_start/partial_fit with layer shapes {got} that differ from "
                     f"the fitted ones {want}; use warm_start=False to refit."
@@ -494,19 +560,23 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
                 self.coefs_ = [c.astype(dtype) for c in self.coefs_]
                 self.intercepts_ = [b.astype(dtype) for b in self.intercepts_]
 
-        layout = Layout(units)
         theta = layout.pack(self.coefs_, self.intercepts_, dtype)
         cfg.tie_ref = self._resolve_tie_ref(layout, dtype)
         # per-sample tangent vectors (tangent propagation), or None
         tangent_vectors = self._tangent_vectors(X, tangents, sw)
         if tangent_vectors is not None and tangent_vectors.shape[1] == 0:
             tangent_vectors = None
-        cfg.mode(tangents=tangent_vectors is not None)  # refuse unsupported mixes
+        mode = cfg.mode(tangents=tangent_vectors is not None)  # refuses bad mixes
+        if arch is not None and mode in _NO_CONV_MODES:
+            raise ValueError(
+                f"{type(self).__name__} cannot train convolutional layers with "
+                f"{_NO_CONV_MODES[mode]} yet; set conv_layers=None."
+            )
 
         # The section starts after validation: only then is X an array whose
         # shape can be read (scikit-learn's checks pass objects that refuse
         # np.shape).
-        with self._blas_section(n_samples, n_features, sp.issparse(X)):
+        with self._blas_section(n_samples, layout, sp.issparse(X)):
             if self.solver in _STOCHASTIC_SOLVERS:
                 theta = self._fit_stochastic(
                     X, y_idx, sw, layout, theta, cfg, out_kind, rs, incremental,

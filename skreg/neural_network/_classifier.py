@@ -276,7 +276,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
-        tags.input_tags.sparse = self._accepts_sparse
+        tags.input_tags.sparse = self._takes_sparse()
         return tags
 
 

@@ -4,7 +4,8 @@ normal form the engine's :meth:`~._engine.Layout.convolutional` reads.
 A layer is ``(filters, kernel_size)`` (stride 1, 'valid' padding, no
 pooling) or a dict with the keys ``filters``, ``kernel_size`` (an int or a
 ``(kh, kw)`` pair), ``stride`` (1), ``padding`` ('valid', 'same' or an
-int; 'valid'), ``pool`` (window and stride, 0 or 1 for none; 0) and
+int; 'valid'), ``pool`` (window and stride, an int or a pair; 0 or 1 for
+none; 0) and
 ``pool_type`` ('max' or 'avg'; 'max'), the names and meanings of Keras'
 ``Conv2D``/``MaxPooling2D`` and PyTorch's ``nn.Conv2d``/``nn.MaxPool2d``.
 """
@@ -21,10 +22,10 @@ def _positive_int(value, what):
     return int(value)
 
 
-def _kernel(value, where):
+def _kernel(value, where, signal):
     if isinstance(value, Integral) and not isinstance(value, bool):
         k = _positive_int(value, f"{where} kernel_size")
-        return (k, k)
+        return (1, k) if signal else (k, k)
     try:
         kh, kw = value
     except (TypeError, ValueError):
@@ -38,9 +39,31 @@ def _kernel(value, where):
     )
 
 
-def normalize_conv_layers(conv_layers):
+def _pool(value, where, signal):
+    """``(ph, pw)`` of a ``pool`` entry, or 0 for none; an int ``p`` is
+    ``(p, p)``, or ``(1, p)`` on a 1-D signal."""
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"{where} pool must be a non-negative int, got {value!r}")
+        if value <= 1:
+            return 0
+        return (1, int(value)) if signal else (int(value), int(value))
+    try:
+        ph, pw = value
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where} pool must be an int or a (height, width) pair, got {value!r}"
+        ) from None
+    ph = _positive_int(ph, f"{where} pool height")
+    pw = _positive_int(pw, f"{where} pool width")
+    return 0 if ph * pw == 1 else (ph, pw)
+
+
+def normalize_conv_layers(conv_layers, signal=False):
     """The layers of ``conv_layers`` as dicts with every key set.
 
+    ``signal``: the input is a 1-D signal (an image of height 1), where an
+    int ``kernel_size`` means ``(1, kernel_size)`` (Keras' ``Conv1D``).
     Raises ``ValueError`` naming the layer and the problem.
     """
     if conv_layers is None:
@@ -90,9 +113,7 @@ def normalize_conv_layers(conv_layers):
                 f"{where} padding must be 'valid', 'same' or a non-negative int, "
                 f"got {padding!r}"
             )
-        pool = spec.get("pool", 0) or 0
-        if isinstance(pool, bool) or not isinstance(pool, Integral) or pool < 0:
-            raise ValueError(f"{where} pool must be a non-negative int, got {pool!r}")
+        pool = _pool(spec.get("pool", 0) or 0, where, signal)
         pool_type = spec.get("pool_type", "max")
         if pool_type not in ("max", "avg"):
             raise ValueError(
@@ -101,10 +122,10 @@ def normalize_conv_layers(conv_layers):
         out.append(
             dict(
                 filters=_positive_int(spec["filters"], f"{where} filters"),
-                kernel_size=_kernel(spec["kernel_size"], where),
+                kernel_size=_kernel(spec["kernel_size"], where, signal),
                 stride=_positive_int(spec.get("stride", 1), f"{where} stride"),
                 padding=padding if isinstance(padding, str) else int(padding),
-                pool=int(pool) if pool > 1 else 0,
+                pool=pool,
                 pool_type=pool_type,
             )
         )

@@ -109,6 +109,27 @@ ENGINE_PARAMS = """\
 
     tie_alpha : float, default=1e-2
         Strength of the tying penalty.
+
+    conv_layers : list of tuple or dict, default=None
+        Convolutional layers before the dense ones (parameter sharing: each
+        filter's weights are used at every position of the image).  A layer
+        is ``(filters, kernel_size)`` (stride 1, 'valid' padding, no
+        pooling) or a dict with the keys ``filters``, ``kernel_size`` (an
+        int or a ``(height, width)`` pair), ``stride`` (1), ``padding``
+        ('valid', 'same' or an int; 'valid'), ``pool`` (window and stride
+        of the pooling after the activation; 0, none) and ``pool_type``
+        ('max' or 'avg'), as Keras' ``Conv2D`` and PyTorch's ``nn.Conv2d``
+        / ``nn.MaxPool2d``.  The last one's output is flattened into
+        ``hidden_layer_sizes``.  On a 1-D signal an int ``kernel_size`` is
+        ``(1, kernel_size)``.  None: a dense network.
+
+    image_shape : tuple of int, default=None
+        How a row of X is an image, for ``conv_layers``: ``(height, width)``
+        or ``(height, width, channels)`` (channels last, the row read in C
+        order); None is a square one-channel image when n_features is a
+        perfect square, else a 1-D signal of length n_features (the rules
+        of :class:`~skreg.neighbors.TangentDistanceKNN`).  Unused without
+        ``conv_layers``.
 """
 
 ATTRIBUTES = """\
@@ -134,7 +155,9 @@ ATTRIBUTES = """\
         Number of training samples seen.
 
     coefs_ : list of shape (n_layers - 1,)
-        ``coefs_[i]`` is the weight matrix of layer i, shape (n_in, n_out).
+        ``coefs_[i]`` is the weight matrix of layer i, shape (n_in, n_out);
+        a convolution's filters have shape (kernel_height, kernel_width,
+        in_channels, filters).
 
     intercepts_ : list of shape (n_layers - 1,)
         ``intercepts_[i]`` is the bias vector of layer i + 1.
@@ -156,6 +179,14 @@ ATTRIBUTES = """\
 
     out_activation_ : str
         'logistic' (binary) or 'softmax'.
+
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the input images (only with
+        ``conv_layers``).
+
+    conv_layers_ : list of dict
+        The convolutional layers with every key set (only with
+        ``conv_layers``).
 """
 
 LOSS_PARAM = """\

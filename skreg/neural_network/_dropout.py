@@ -109,6 +109,8 @@ class DropoutMLPClassifier(_DropoutMixin, BaseMLPClassifier):
         inference="weight_scaling",
         n_mc_samples=20,
         max_norm=3.0,
+        conv_layers=None,
+        image_shape=None,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -168,6 +170,8 @@ class DropoutMLPClassifier(_DropoutMixin, BaseMLPClassifier):
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
         self.input_dropout = input_dropout
         self.hidden_dropout = hidden_dropout
@@ -361,6 +365,8 @@ class DropoutMLPRegressor(_DropoutMixin, BaseMLPRegressor):
         inference="weight_scaling",
         n_mc_samples=20,
         max_norm=3.0,
+        conv_layers=None,
+        image_shape=None,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -420,6 +426,8 @@ class DropoutMLPRegressor(_DropoutMixin, BaseMLPRegressor):
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
         self.input_dropout = input_dropout
         self.hidden_dropout = hidden_dropout

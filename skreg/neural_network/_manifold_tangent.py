@@ -92,6 +92,8 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
         tie_to=None,
         tie_alpha=1e-2,
         max_norm=None,
+        conv_layers=None,
+        image_shape=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -124,6 +126,8 @@ class ManifoldTangentClassifier(_TangentPropMixin, BaseMLPClassifier):
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
         self.tangent_alpha = tangent_alpha
         self.tangent_output = tangent_output

@@ -40,6 +40,8 @@ class MLPClassifier(BaseMLPClassifier):
         tie_to=None,
         tie_alpha=1e-2,
         max_norm=None,
+        conv_layers=None,
+        image_shape=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -72,6 +74,8 @@ class MLPClassifier(BaseMLPClassifier):
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
 
 
@@ -166,6 +170,8 @@ class MLPRegressor(BaseMLPRegressor):
         tie_to=None,
         tie_alpha=1e-2,
         max_norm=None,
+        conv_layers=None,
+        image_shape=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -198,6 +204,8 @@ class MLPRegressor(BaseMLPRegressor):
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
         self.loss = loss
 

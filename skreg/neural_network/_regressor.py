@@ -179,6 +179,6 @@ class BaseMLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = self._accepts_sparse
+        tags.input_tags.sparse = self._takes_sparse()
         tags.target_tags.multi_output = True
         return tags

@@ -24,6 +24,12 @@ from ._classifier import BaseMLPClassifier
 from ._docs import ATTRIBUTES, ENGINE_PARAMS, LOSS_PARAM, REGRESSOR_ATTRIBUTES
 from ._regressor import BaseMLPRegressor
 
+# the engine's parameters from ``solver`` on, less ``image_shape``: these
+# estimators document their own (the images of their tangents)
+_ENGINE_PARAMS = ENGINE_PARAMS[
+    ENGINE_PARAMS.index("    solver :") : ENGINE_PARAMS.index("    image_shape :")
+]
+
 _MAX_NORM_DOC = """\
     max_norm : float or None, default=None
         Each unit's incoming weight vector is rescaled to norm at most
@@ -301,6 +307,7 @@ class TangentPropMLPClassifier(
         tie_to=None,
         tie_alpha=1e-2,
         max_norm=None,
+        conv_layers=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -333,12 +340,13 @@ class TangentPropMLPClassifier(
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
         self.tangent_alpha = tangent_alpha
         self.tangent_output = tangent_output
         self.tangent_sampling = tangent_sampling
         self.tangents = tangents
-        self.image_shape = image_shape
         self.transforms = transforms
         self.sigma = sigma
         self.normalize_tangents = normalize_tangents
@@ -380,7 +388,8 @@ TangentPropMLPClassifier.__doc__ = f"""MLP classifier with tangent propagation.
 
     image_shape : tuple of (int, int) or None, default=None
         ``(height, width)`` of the images; None: square if ``n_features``
-        is a perfect square, else 1-D signals.
+        is a perfect square, else 1-D signals.  The same images are the
+        input of ``conv_layers``.
 
     transforms : sequence of str or None, default=None
         Transformation names (see :func:`skreg.utils.image_tangents` /
@@ -397,7 +406,7 @@ TangentPropMLPClassifier.__doc__ = f"""MLP classifier with tangent propagation.
         or from ``fit`` are used as given.
 
 {_MAX_NORM_DOC}
-{ENGINE_PARAMS[ENGINE_PARAMS.index("    solver :") :]}
+{_ENGINE_PARAMS}
     Attributes
     ----------
 {ATTRIBUTES}
@@ -514,6 +523,7 @@ class TangentPropMLPRegressor(
         tie_to=None,
         tie_alpha=1e-2,
         max_norm=None,
+        conv_layers=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -546,12 +556,13 @@ class TangentPropMLPRegressor(
             tie_to=tie_to,
             tie_alpha=tie_alpha,
             max_norm=max_norm,
+            conv_layers=conv_layers,
+            image_shape=image_shape,
         )
         self.loss = loss
         self.tangent_alpha = tangent_alpha
         self.tangent_sampling = tangent_sampling
         self.tangents = tangents
-        self.image_shape = image_shape
         self.transforms = transforms
         self.sigma = sigma
         self.normalize_tangents = normalize_tangents
@@ -603,7 +614,8 @@ TangentPropMLPRegressor.__doc__ = f"""MLP regressor with tangent propagation.
 
     image_shape : tuple of (int, int) or None, default=None
         ``(height, width)`` of the images; None: square if ``n_features``
-        is a perfect square, else 1-D signals.
+        is a perfect square, else 1-D signals.  The same images are the
+        input of ``conv_layers``.
 
     transforms : sequence of str or None, default=None
         Transformation names (see :func:`skreg.utils.image_tangents` /
@@ -620,7 +632,7 @@ TangentPropMLPRegressor.__doc__ = f"""MLP regressor with tangent propagation.
         or from ``fit`` are used as given.
 
 {_MAX_NORM_DOC}
-{ENGINE_PARAMS[ENGINE_PARAMS.index("    solver :") :]}
+{_ENGINE_PARAMS}
     Attributes
     ----------
 {REGRESSOR_ATTRIBUTES}

@@ -94,7 +94,7 @@ class Layout:
 
     #: Columns of a :func:`._conv.conv_geometry` row and of a pool row.
     N_GEOM = 11
-    N_POOL = 8
+    N_POOL = 9
 
     def __init__(self, units, layers=None):
         self.units = np.asarray(units, dtype=np.int64)
@@ -163,7 +163,8 @@ class Layout:
         conv : list of dict
             Per convolution: ``filters``, ``kernel_size`` (kh, kw),
             ``stride``, ``padding`` ('valid', 'same' or an int), ``pool``
-            (window and stride, 0 for none) and ``pool_type`` ('max',
+            (window and stride, an int or a ``(height, width)`` pair; 0
+            for none) and ``pool_type`` ('max',
             'avg').  Pooling is stored on the next layer as the pooling of
             its input.
         hidden : sequence of int
@@ -200,17 +201,18 @@ class Layout:
             )
             H, W, C = int(g[8]), int(g[9]), f
             units.append(H * W * C)
-            p = int(spec.get("pool", 0) or 0)
-            if p > 1:
-                pg = pool_geometry(H, W, C, p)
+            p = spec.get("pool", 0) or 0
+            ph, pw = (p, p) if np.ndim(p) == 0 else p
+            if ph * pw > 1:
+                pg = pool_geometry(H, W, C, ph, pw)
                 kind = (
                     PoolKind.MAX
                     if spec.get("pool_type", "max") == "max"
                     else PoolKind.AVG
                 )
                 pending[0] = int(kind)
-                pending[1:7] = pg
-                pending[7] = pool_off
+                pending[1:8] = pg
+                pending[8] = pool_off
                 H, W = int(pg[4]), int(pg[5])
                 pool_off += H * W * C
         width = H * W * C  # the flattened (pooled) conv output

@@ -135,8 +135,9 @@ def conv_geometry(H, W, Cin, KH, KW, Cout, stride=1, padding="valid"):
     )
 
 
-def pool_geometry(H, W, C, p):
-    """The int64 geometry array of ``p x p`` pooling with stride ``p``.
+def pool_geometry(H, W, C, p, pw=None):
+    """The int64 geometry array of ``p x pw`` pooling (``p x p`` when
+    ``pw`` is None) with the window as stride.
 
     The output keeps the windows that fit (``OH = H // p``: PyTorch's
     ``MaxPool2d(p)`` / ``AvgPool2d(p)`` with their default floor mode,
@@ -148,17 +149,22 @@ def pool_geometry(H, W, C, p):
     H, W, C : int
         Input height, width and channels.
     p : int
-        Window size and stride.
+        Window height and vertical stride.
+    pw : int, optional
+        Window width and horizontal stride (default ``p``; 1-D signals,
+        images of height 1, pool ``1 x pw``).
 
     Returns
     -------
-    pgeom : ndarray of shape (6,), dtype int64
-        ``[H, W, C, p, OH, OW]``; the output is ``(nb, OH * OW * C)``.
+    pgeom : ndarray of shape (7,), dtype int64
+        ``[H, W, C, p, OH, OW, pw]``; the output is ``(nb, OH * OW * C)``.
     """
-    H, W, C, p = (int(v) for v in (H, W, C, p))
-    if min(H, W, C, p) < 1 or p > min(H, W):
-        raise ValueError(f"pooling window {p} does not fit a {H}x{W}x{C} input")
-    return np.array([H, W, C, p, H // p, W // p], dtype=np.int64)
+    pw = p if pw is None else pw
+    H, W, C, p, pw = (int(v) for v in (H, W, C, p, pw))
+    if min(H, W, C, p, pw) < 1 or p > H or pw > W:
+        window = f"{p}" if p == pw else f"{p}x{pw}"
+        raise ValueError(f"pooling window {window} does not fit a {H}x{W}x{C} input")
+    return np.array([H, W, C, p, H // p, W // pw, pw], dtype=np.int64)
 
 
 # --- convolution kernels -----------------------------------------------------
@@ -384,21 +390,22 @@ def conv_input_grad(Dout, W, geom, dcols, dX):
 
 
 # --- pooling kernels ---------------------------------------------------------
-# Windows of p x p with stride p do not overlap, so each input pixel feeds at
-# most one output: the backward passes write rather than accumulate.
+# Windows of p x pw with the window as stride do not overlap, so each input
+# pixel feeds at most one output: the backward passes write rather than
+# accumulate.
 
 
 @jit(inline="always")
-def _scale_of(p, like):
-    """``1 / p^2`` in the dtype of ``like`` (float32 stays float32)."""
+def _scale_of(size, like):
+    """``1 / size`` in the dtype of ``like`` (float32 stays float32)."""
     s = np.empty(1, dtype=like.dtype)
-    s[0] = 1.0 / (p * p)
+    s[0] = 1.0 / size
     return s[0]
 
 
 @jit
 def maxpool_forward(A, pgeom, out, argmax):
-    """Max over each ``p x p`` window and channel; ``argmax`` gets the flat
+    """Max over each ``p x pw`` window and channel; ``argmax`` gets the flat
     index in the row of ``A`` of the first maximum (a NaN in a window wins,
     so NaN propagates as in PyTorch).
 
@@ -406,26 +413,26 @@ def maxpool_forward(A, pgeom, out, argmax):
     ----------
     A : ndarray of shape (nb, H*W*C)
         Activations, flattened NHWC.
-    pgeom : ndarray of shape (6,), int64
+    pgeom : ndarray of shape (7,), int64
         See :func:`pool_geometry`.
     out : ndarray of shape (nb, OH*OW*C)
         Output.
     argmax : ndarray of shape (nb, OH*OW*C), int64
         Output.
     """
-    W, C, p, OH, OW = pgeom[1], pgeom[2], pgeom[3], pgeom[4], pgeom[5]
+    W, C, p, OH, OW, pw = pgeom[1], pgeom[2], pgeom[3], pgeom[4], pgeom[5], pgeom[6]
     nb = A.shape[0]
     for n in range(nb):
         for oh in range(OH):
             for ow in range(OW):
                 o = (oh * OW + ow) * C
-                first = (oh * p * W + ow * p) * C
+                first = (oh * p * W + ow * pw) * C
                 for c in range(C):
                     out[n, o + c] = A[n, first + c]
                     argmax[n, o + c] = first + c
                 for i in range(p):
-                    for j in range(p):
-                        src = ((oh * p + i) * W + ow * p + j) * C
+                    for j in range(pw):
+                        src = ((oh * p + i) * W + ow * pw + j) * C
                         for c in range(C):
                             v = A[n, src + c]
                             best = out[n, o + c]
@@ -469,10 +476,10 @@ def maxpool_jvp(T, argmax, out):
 
 @jit
 def avgpool_forward(A, pgeom, out):
-    """Mean over each ``p x p`` window and channel (overwritten ``out`` of
+    """Mean over each ``p x pw`` window and channel (overwritten ``out`` of
     shape ``(nb, OH*OW*C)``; see :func:`maxpool_forward`)."""
-    W, C, p, OH, OW = pgeom[1], pgeom[2], pgeom[3], pgeom[4], pgeom[5]
-    scale = _scale_of(p, out)
+    W, C, p, OH, OW, pw = pgeom[1], pgeom[2], pgeom[3], pgeom[4], pgeom[5], pgeom[6]
+    scale = _scale_of(p * pw, out)
     nb = A.shape[0]
     for n in range(nb):
         for oh in range(OH):
@@ -481,8 +488,8 @@ def avgpool_forward(A, pgeom, out):
                 for c in range(C):
                     out[n, o + c] = 0.0
                 for i in range(p):
-                    for j in range(p):
-                        src = ((oh * p + i) * W + ow * p + j) * C
+                    for j in range(pw):
+                        src = ((oh * p + i) * W + ow * pw + j) * C
                         for c in range(C):
                             out[n, o + c] += A[n, src + c]
                 for c in range(C):
@@ -492,9 +499,9 @@ def avgpool_forward(A, pgeom, out):
 @jit
 def avgpool_backward(Dout, pgeom, dA):
     """``dA`` (overwritten): each window's pixels get its output gradient
-    divided by ``p^2``; pixels in no window get zero."""
-    W, C, p, OH, OW = pgeom[1], pgeom[2], pgeom[3], pgeom[4], pgeom[5]
-    scale = _scale_of(p, dA)
+    divided by ``p * pw``; pixels in no window get zero."""
+    W, C, p, OH, OW, pw = pgeom[1], pgeom[2], pgeom[3], pgeom[4], pgeom[5], pgeom[6]
+    scale = _scale_of(p * pw, dA)
     nb, na = dA.shape
     for n in range(nb):
         for j in range(na):
@@ -503,7 +510,7 @@ def avgpool_backward(Dout, pgeom, dA):
             for ow in range(OW):
                 o = (oh * OW + ow) * C
                 for i in range(p):
-                    for j in range(p):
-                        dst = ((oh * p + i) * W + ow * p + j) * C
+                    for j in range(pw):
+                        dst = ((oh * p + i) * W + ow * pw + j) * C
                         for c in range(C):
                             dA[n, dst + c] = Dout[n, o + c] * scale

@@ -106,7 +106,7 @@ def squared_weights(W, out):
 @jit(inline="always")
 def _pooled_block(buf, net, bs, l, nb):
     q = net.pool[l]
-    return view(buf, bs * q[7], nb, q[5] * q[6] * q[3])
+    return view(buf, bs * q[8], nb, q[5] * q[6] * q[3])
 
 
 @jit(inline="always")
@@ -116,7 +116,7 @@ def _conv_layer_forward(net, ws, l, Ain, W, b, out):
     A = Ain
     if kind != POOL_NONE:
         A = _pooled_block(ws.pooled, net, ws.bs, l, nb)
-        pgeom = net.pool[l, 1:7]
+        pgeom = net.pool[l, 1:8]
         if kind == POOL_MAX:
             argmax = _pooled_block(ws.argmax, net, ws.bs, l, nb)
             maxpool_forward(Ain, pgeom, A, argmax)
@@ -175,7 +175,7 @@ def _conv_layer_input_grad(net, ws, l, Dout, W, Din):
     if kind == POOL_MAX:
         maxpool_backward(target, _pooled_block(ws.argmax, net, ws.bs, l, nb), Din)
     elif kind == POOL_AVG:
-        avgpool_backward(target, net.pool[l, 1:7], Din)
+        avgpool_backward(target, net.pool[l, 1:8], Din)
 
 
 @jit(inline="always")

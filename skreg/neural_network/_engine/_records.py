@@ -96,7 +96,7 @@ Net = namedtuple(
 #: its ``kind`` (:class:`LayerKind`; a convolution's ``W_l`` is ``KH*KW*Cin
 #: x Cout``), its geometry row (``geom[l]``, :func:`._conv.conv_geometry`;
 #: zeros for a dense layer) and the pooling of its *input* (``pool[l] =
-#: [kind, H, W, C, p, OH, OW, offset]``: :class:`PoolKind`,
+#: [kind, H, W, C, ph, OH, OW, pw, offset]``: :class:`PoolKind`,
 #: :func:`._conv.pool_geometry`, and the offset of its block in the pooled
 #: buffers; kind 0: none).  Pooling the consumer's input keeps every
 #: layer's buffer block its own output.  A separate type, so that kernels
@@ -181,7 +181,7 @@ PREDICT = Pass(False, False, False, False)
 #: Convolutional nets also use ``cols`` (the largest layer's im2col
 #: matrix, shared: forward, weight and input gradients each refill it),
 #: ``pooled`` and ``argmax`` (each pooled input, kept for the backward
-#: pass, at ``bs * pool[l, 7]``), ``dpool`` (one pooled input's gradient)
+#: pass, at ``bs * pool[l, 8]``), ``dpool`` (one pooled input's gradient)
 #: and ``bexp`` (a convolution's intercepts repeated over positions);
 #: dense nets get 1-element placeholders.
 Buffers = namedtuple(

@@ -33,7 +33,10 @@ GRAD_GEOMETRIES = [GEOMETRIES[i] for i in (1, 5, 8, 10)]
 GRAD_IDS = [IDS[i] for i in (1, 5, 8, 10)]
 RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 
-POOLS = [(4, 4, 1, 2), (5, 7, 3, 2), (6, 6, 2, 3), (3, 4, 2, 1), (7, 7, 1, 7)]
+# (H, W, C, p) or (H, W, C, ph, pw): rectangular windows, and the 1 x pw
+# windows of 1-D signals
+POOLS = [(4, 4, 1, 2), (5, 7, 3, 2), (6, 6, 2, 3), (3, 4, 2, 1), (7, 7, 1, 7),
+         (5, 7, 3, 2, 3), (1, 12, 2, 1, 3), (1, 7, 1, 1, 2)]  # fmt: skip
 POOL_IDS = ["x".join(map(str, g)) for g in POOLS]
 
 
@@ -120,9 +123,13 @@ def test_conv_output_shape_rejects(args):
 
 
 def test_pool_geometry():
-    np.testing.assert_array_equal(conv.pool_geometry(7, 5, 3, 2), [7, 5, 3, 2, 3, 2])
-    with pytest.raises(ValueError):
-        conv.pool_geometry(3, 5, 1, 4)
+    np.testing.assert_array_equal(conv.pool_geometry(7, 5, 3, 2), [7, 5, 3, 2, 3, 2, 2])
+    np.testing.assert_array_equal(
+        conv.pool_geometry(1, 9, 2, 1, 4), [1, 9, 2, 1, 1, 2, 4]
+    )
+    for bad in [(3, 5, 1, 4), (1, 9, 1, 2, 2), (4, 3, 1, 1, 4)]:
+        with pytest.raises(ValueError, match="does not fit"):
+            conv.pool_geometry(*bad)
 
 
 # --- convolution ------------------------------------------------------------
@@ -248,14 +255,18 @@ def test_float32_conv_matches_float64(g, rng):
 # --- pooling ----------------------------------------------------------------
 
 
+def _window(pg):
+    return (pg[3], pg[3]) if len(pg) == 4 else pg[3:]
+
+
 def _pool_case(rng, pg, nb=2, dtype=np.float64):
     """Distinct values 0.1 apart (no ties, so max pooling is differentiable
     and a finite-difference step does not change the winners)."""
-    H, W, C, p = pg
+    H, W, C, p, pw = (*pg, pg[3]) if len(pg) == 4 else pg
     n = nb * H * W * C
     A = (0.1 * rng.permutation(n) - 0.05 * n).reshape(nb, -1).astype(dtype)
-    pgeom = conv.pool_geometry(H, W, C, p)
-    size = H // p * (W // p) * C
+    pgeom = conv.pool_geometry(H, W, C, p, pw)
+    size = H // p * (W // pw) * C
     return A, pgeom, size
 
 
@@ -278,12 +289,12 @@ def test_pool_forward_matches_reference(pg, dtype, rng):
     A, pgeom, size = _pool_case(rng, pg, dtype=dtype)
     out, arg = _maxpool(A, pgeom, size)
     assert out.dtype == dtype
-    expected = ref.maxpool_reference(A, pg[:3], pg[3])
+    expected = ref.maxpool_reference(A, pg[:3], _window(pg))
     np.testing.assert_array_equal(out.reshape(expected.shape), expected)
     np.testing.assert_array_equal(np.take_along_axis(A, arg, axis=1), out)
     avg = _avgpool(A, pgeom, size)
     assert avg.dtype == dtype
-    expected = ref.avgpool_reference(A, pg[:3], pg[3])
+    expected = ref.avgpool_reference(A, pg[:3], _window(pg))
     np.testing.assert_allclose(
         avg.reshape(expected.shape),
         expected,
