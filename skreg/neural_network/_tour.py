@@ -1,6 +1,8 @@
 """Tour rows for the MLP engine and its thin estimators.
 
-Plain, dropout and fast-dropout networks train on the whole tour split;
+Plain, convolutional, dropout and fast-dropout networks train on the whole
+tour split (the convolutional row is judged against the plain MLP(256), on
+the test digits and on them shifted by one pixel);
 tangent propagation and the manifold tangent classifier on 20 digits per
 class, where built-in invariances matter most; VAT on 10 labelled digits
 per class plus the rest of the split without labels.  Each row sits next to
