@@ -131,3 +131,5 @@ for name, model in [("1-D CNN", conv1d), ("MLP(64)", dense)]:
         f"{name:8s} {n_parameters(model):5,d} parameters, "
         f"test error {1 - model.score(S_test, t_test):.3f}"
     )
+
+plt.show()

@@ -366,17 +366,24 @@ def test_small_fits_run_blas_on_one_thread():
 
     from threadpoolctl import threadpool_info
 
-    small = MLPClassifier((256,))._blas_section(1437, 64)
+    def section(est, n, d):
+        return est._blas_section(n, est._new_layout(d, 10)[0])
+
+    small = section(MLPClassifier((256,)), 1437, 64)
     assert not isinstance(small, contextlib.nullcontext)
     with small:
         blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
         assert blas and all(i["num_threads"] == 1 for i in blas)
-    few = MLPClassifier((256,), batch_size=128)._blas_section(10, 784)
+    few = section(MLPClassifier((256,), batch_size=128), 10, 784)
     assert not isinstance(few, contextlib.nullcontext)  # 10-row batches: small
-    large = MLPClassifier((256,), batch_size=128)._blas_section(4000, 784)
+    large = section(MLPClassifier((256,), batch_size=128), 4000, 784)
     assert isinstance(large, contextlib.nullcontext)
-    lbfgs = MLPClassifier((256,), solver="lbfgs")._blas_section(1437, 64)
+    lbfgs = section(MLPClassifier((256,), solver="lbfgs"), 1437, 64)
     assert isinstance(lbfgs, contextlib.nullcontext)  # one batch of every row
+    # a convolution's product counts every position: 28x28 images through
+    # 32 filters 3x3 are large even in batches of 64
+    conv = MLPClassifier((), conv_layers=[(32, 3)], batch_size=64)
+    assert isinstance(section(conv, 4000, 784), contextlib.nullcontext)
 
 
 def test_fit_trains_inside_the_blas_section(monkeypatch):
