@@ -212,7 +212,7 @@ def sparse_moments_grad(csr, idx, i0, nb, W, Dm, Dv, gW, gb, p):
 # an output unit is ``sum_i W_i x_i + b`` over its inputs ``i`` (a dense
 # layer's every input; a convolution's receptive field, the padding
 # contributing zeros), so with independent inputs its mean is ``m W + b``
-# and its variance ``q W^2`` (Wang & Manning 2013, section 2) input by input:
+# and its variance ``q W^2`` (Wang & Manning 2013) input by input:
 # a convolution propagates the means with its filters and the variances
 # with the squared filters, through the same im2col product.
 #
@@ -222,8 +222,8 @@ def sparse_moments_grad(csr, idx, i0, nb, W, Dm, Dv, gW, gb, p):
 # pooling has no closed form that stays Gaussian (Clark 1961, "The greatest
 # of a finite set of random variables", gives the moments of the max of
 # two Gaussians exactly and of more only approximately, pair by pair), so
-# it is linearised at the means (the delta method, the deterministic
-# approximation the sampled pass's max-pool JVP also makes): each window's
+# it is linearised at the means (the delta method; the same linearisation
+# as max pooling's directional derivative, ``maxpool_jvp``): each window's
 # unit with the largest mean passes on its mean and variance unchanged,
 # and gets both gradients.  This ignores the chance that another unit of
 # the window exceeds it under the masks, so the mean is too low
