@@ -89,7 +89,6 @@ def _canonical_input(X):
 #: Training modes whose passes have no convolutional layers (yet), and what
 #: to call them in the error.
 _NO_CONV_MODES = {
-    "fast": "fast dropout (dropout='fast'; use dropout='bernoulli')",
     "tangent": "tangent propagation",
 }
 

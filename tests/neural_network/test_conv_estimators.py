@@ -1,8 +1,9 @@
 """``conv_layers`` on the neural estimators: the fitted network is the
 documented one (its ``predict_proba`` equals a numpy composition of the
 loop references from ``coefs_``), every technique the engine trains a
-convolutional network with works through the estimators, and the ones it
-does not yet (fast dropout, tangent propagation) are refused clearly."""
+convolutional network with (fast dropout included) works through the
+estimators, and the one it does not yet (tangent propagation) is refused
+clearly."""
 
 import pickle
 
@@ -347,13 +348,30 @@ def test_bernoulli_dropout_and_mc_inference(digits):
     assert mean.shape == std.shape == (5,) and (std > 0).all()
 
 
-@pytest.mark.parametrize("Est", [DropoutMLPClassifier, DropoutMLPRegressor])
-def test_fast_dropout_is_refused_on_conv_layers(digits, Est):
+def test_fast_dropout_on_conv_layers(digits):
+    # Wang & Manning's moment propagation through convolutions and pooling
+    # (max pooling: the winner by mean): it trains, differs from the plain
+    # fit, and gives the regressor a predictive spread in one pass
     X, y = digits
-    est = Est(conv_layers=[(2, 3)], dropout_method="fast", max_iter=2)
-    with pytest.raises(ValueError, match="fast dropout.*bernoulli"):
-        est.fit(X, y)
-    assert not hasattr(est, "coefs_")
+    kw = dict(
+        hidden_layer_sizes=(16,), conv_layers=CONV, max_iter=30, random_state=0,
+        learning_rate_init=0.01, batch_size=32, input_dropout=0.1,
+        hidden_dropout=0.2, dropout_method="fast",
+    )  # fmt: skip
+    clf = DropoutMLPClassifier(**kw).fit(X, y)
+    assert [c.shape for c in clf.coefs_][:2] == [(3, 3, 1, 4), (2, 2, 4, 3)]
+    assert clf.predict(X).shape == y.shape and clf.score(X, y) > 0.9
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    plain = MLPClassifier(**{k: v for k, v in kw.items() if "dropout" not in k}).fit(
+        X, y
+    )
+    assert not np.allclose(clf.coefs_[0], plain.coefs_[0])
+    reg = DropoutMLPRegressor(**kw).fit(X, y.astype(float))
+    mean, std = reg.predict(X[:5], return_std=True)
+    assert mean.shape == std.shape == (5,)
+    assert np.isfinite(mean).all() and (std > 0).all()
+    np.testing.assert_allclose(mean, reg.predict(X[:5]), rtol=1e-12)
 
 
 @pytest.mark.parametrize("method", ["fgsm", "pgd", "vat"])

@@ -417,17 +417,17 @@ def _buffers(layout, bs, dtype, dropout=None, need_pre=False, need_delta=True,
 
 def _fast_buffers(layout, bs, dtype, sparse, need_dvar=True):
     """:class:`~._records.FastBuffers`; the squared-weight scratch spans
-    the largest weight matrix the dense products square (the sparse first
-    layer squares its weights entry by entry)."""
+    the largest weight matrix the products square (a convolution's filters;
+    the sparse first layer squares its weights entry by entry)."""
     uoff = layout.sparse_uoff if sparse else layout.uoff
     tot = int(uoff[-1])
-    units = layout.units
-    sizes = units[:-1] * units[1:]
+    sizes = layout.fan_in * layout.fan_out
     wmax = int(sizes[1:].max(initial=1) if sparse else sizes.max())
     return FastBuffers(
         np.empty(bs * tot, dtype=dtype),
         np.empty(bs * tot if need_dvar else 1, dtype=dtype),
         np.empty(wmax, dtype=dtype),
+        np.empty(max(1, bs * layout.n_pooled), dtype=dtype),
     )
 
 
@@ -470,7 +470,7 @@ class Engine:
     def __init__(self, config, layout, out_kind, dtype, batch_size, n_tangents=0,
                  sparse=False):  # fmt: skip
         self.mode = config.mode(tangents=n_tangents > 0)
-        if layout.is_convolutional and self.mode in ("fast", "tangent"):
+        if layout.is_convolutional and self.mode == "tangent":
             raise ValueError(  # pragma: no cover - not reachable from estimators
                 f"the {self.mode!r} training mode has no convolutional layers yet"
             )

@@ -8,6 +8,11 @@ Activation penalties and tangent propagation are not available in this
 mode (they would need the activations' distribution); the Python side
 refuses those combinations.
 
+Convolutional nets (a :class:`~._records.ConvNet`): a convolution
+propagates the moments with its filters and their squares, and pooled
+inputs are pooled in both moments (see "layer kinds" below); the layer
+pieces dispatch on the net's type, so dense kernels compile none of it.
+
 Sparse input (``csr`` a :class:`~._records.Csr`, else None; see
 ``_passes.py``): the first layer's moments and gradient run over the stored
 entries, where the inputs are constants (no variance) and
@@ -18,9 +23,31 @@ import math
 
 import numpy as np
 
-from ...utils._numba import jit
+from ...utils._numba import dispatch_on_types, jit
+from ._conv import (
+    avgpool_backward,
+    avgpool_forward,
+    conv_input_grad,
+    conv_linear,
+    conv_weight_grad,
+    im2col,
+    maxpool_backward,
+    maxpool_forward,
+    maxpool_jvp,
+)
 from ._elementwise import ACT_IDENTITY, ACT_RELU, ACT_TANH, sigmoid
-from ._layers import matmul, view
+from ._layers import (
+    KIND_DENSE,
+    POOL_MAX,
+    POOL_NONE,
+    _is_conv,
+    _pooled_block,
+    intercepts,
+    matmul,
+    squared_weights,
+    view,
+    weights,
+)
 from ._losses import (
     OUT_EXP,
     OUT_IDENTITY,
@@ -174,6 +201,215 @@ def sparse_moments_grad(csr, idx, i0, nb, W, Dm, Dv, gW, gb, p):
                 g[a] += x * dm[a] + q2 * w[a] * dv[a]
 
 
+# --- layer kinds --------------------------------------------------------------
+# What the moment passes need of a layer, by the net's type when a kernel
+# compiles (as the plain passes' pieces in ``_layers.py``): for a dense
+# :class:`~._records.Net` these are the two dense products and their
+# gradients, and no convolution or pooling code is compiled.
+#
+# A layer's input block holds each unit's mean ``m`` and, after its dropout
+# mask, variance ``q`` (see :func:`batch_loss_grad`).  The pre-activation of
+# an output unit is ``sum_i W_i x_i + b`` over its inputs ``i`` (a dense
+# layer's every input; a convolution's receptive field, the padding
+# contributing zeros), so with independent inputs its mean is ``m W + b``
+# and its variance ``q W^2`` (Wang & Manning 2013) input by input:
+# a convolution propagates the means with its filters and the variances
+# with the squared filters, through the same im2col product.
+#
+# Pooling of the input (after the masks, as in the sampled passes):
+# average pooling is linear, so a window of ``k = ph * pw`` independent
+# units has the mean of their means and ``sum q / k^2`` as variance.  Max
+# pooling has no closed form that stays Gaussian (Clark 1961, "The greatest
+# of a finite set of random variables", gives the moments of the max of
+# two Gaussians exactly and of more only approximately, pair by pair), so
+# it is linearised at the means (the delta method; the same linearisation
+# as max pooling's directional derivative, ``maxpool_jvp``): each window's
+# unit with the largest mean passes on its mean and variance unchanged,
+# and gets both gradients.  This ignores the chance that another unit of
+# the window exceeds it under the masks, so the mean is too low
+# (E[max] >= max E) and the variance is the winner's alone; the error
+# vanishes as the gaps between the window's means grow relative to their
+# standard deviations, and without dropout (no variance) the winner is the
+# sampled pass's.  The winners change only where two means tie, so the
+# objective is smooth elsewhere.
+
+
+@jit(inline="always")
+def _scale_rows(A, k):
+    """``A /= k`` with ``1 / k`` in ``A``'s dtype (float32 stays float32)."""
+    s = np.empty(1, dtype=A.dtype)
+    s[0] = 1.0 / k
+    c = s[0]
+    nb, n = A.shape
+    for r in range(nb):
+        for j in range(n):
+            A[r, j] *= c
+
+
+@jit(inline="always")
+def _dense_moments_forward(net, ws, fws, l, M, Q, W, Wsq, b, Mout, Vout):
+    matmul(M, W, Mout)
+    matmul(Q, Wsq, Vout)
+    return b
+
+
+@jit(inline="always")
+def _conv_moments_forward(net, ws, fws, l, M, Q, W, Wsq, b, Mout, Vout):
+    kind = net.pool[l, 0]
+    nb = M.shape[0]
+    Am = M
+    Aq = Q
+    if kind != POOL_NONE:
+        Am = _pooled_block(ws.pooled, net, ws.bs, l, nb)
+        Aq = _pooled_block(fws.qpool, net, ws.bs, l, nb)
+        pgeom = net.pool[l, 1:8]
+        if kind == POOL_MAX:
+            # the winner by mean (see above): its mean and its variance
+            argmax = _pooled_block(ws.argmax, net, ws.bs, l, nb)
+            maxpool_forward(M, pgeom, Am, argmax)
+            maxpool_jvp(Q, argmax, Aq)
+        else:
+            avgpool_forward(M, pgeom, Am)
+            avgpool_forward(Q, pgeom, Aq)  # mean of the q's, then / k
+            _scale_rows(Aq, pgeom[3] * pgeom[6])
+    if net.kind[l] == KIND_DENSE:
+        matmul(Am, W, Mout)
+        matmul(Aq, Wsq, Vout)
+        return b
+    g = net.geom[l]
+    cols = view(ws.cols, 0, nb * g[8] * g[9], W.shape[0])
+    conv_linear(Am, W, g, cols, Mout)
+    conv_linear(Aq, Wsq, g, cols, Vout)
+    nout = Mout.shape[1]
+    bexp = ws.bexp[:nout]
+    cout = b.shape[0]
+    for p in range(nout // cout):
+        for c in range(cout):
+            bexp[p * cout + c] = b[c]
+    return bexp
+
+
+@dispatch_on_types(
+    lambda net, *_: _conv_moments_forward if _is_conv(net) else _dense_moments_forward
+)
+def moments_forward(net, ws, fws, l, M, Q, W, Wsq, b, Mout, Vout):
+    """Layer ``l``'s pre-activation moments without the intercept:
+    ``Mout`` from the input means ``M``, ``Vout`` from the masked
+    variances ``Q`` and the squared weights ``Wsq`` (the input pooled
+    first if the layer pools it, the pooled blocks kept in ``ws.pooled``
+    and ``fws.qpool`` for the backward pass).  Returns the intercepts, one
+    per output unit (see :func:`~._layers.layer_forward`)."""
+    impl = _conv_moments_forward if _is_conv(net) else _dense_moments_forward
+    return impl(net, ws, fws, l, M, Q, W, Wsq, b, Mout, Vout)
+
+
+@jit(inline="always")
+def _dense_moments_weight_grad(net, ws, fws, l, M, Q, W, Dm, Dv, gW, gb, tmp):
+    matmul(M.T, Dm, gW)
+    matmul(Q.T, Dv, tmp)
+    nin, nout = W.shape
+    for a in range(nin):
+        for c in range(nout):
+            gW[a, c] += 2.0 * W[a, c] * tmp[a, c]
+    gb[:] = 0.0
+    for r in range(Dm.shape[0]):
+        for j in range(nout):
+            gb[j] += Dm[r, j]
+
+
+@jit(inline="always")
+def _conv_moments_weight_grad(net, ws, fws, l, M, Q, W, Dm, Dv, gW, gb, tmp):
+    nb = M.shape[0]
+    Am = M
+    Aq = Q
+    if net.pool[l, 0] != POOL_NONE:  # the pooled blocks the forward pass kept
+        Am = _pooled_block(ws.pooled, net, ws.bs, l, nb)
+        Aq = _pooled_block(fws.qpool, net, ws.bs, l, nb)
+    if net.kind[l] == KIND_DENSE:
+        _dense_moments_weight_grad(net, ws, fws, l, Am, Aq, W, Dm, Dv, gW, gb, tmp)
+        return
+    g = net.geom[l]
+    m = nb * g[8] * g[9]
+    cols = view(ws.cols, 0, m, W.shape[0])
+    conv_weight_grad(Am, Dm, g, cols, gW, gb)
+    im2col(Aq, g, cols)
+    nin, nout = W.shape
+    matmul(cols.T, Dv.reshape((m, nout)), tmp)
+    for a in range(nin):
+        for c in range(nout):
+            gW[a, c] += 2.0 * W[a, c] * tmp[a, c]
+
+
+@dispatch_on_types(
+    lambda net, *_: (
+        _conv_moments_weight_grad if _is_conv(net) else _dense_moments_weight_grad
+    )
+)
+def moments_weight_grad(net, ws, fws, l, M, Q, W, Dm, Dv, gW, gb, tmp):
+    """``gW`` and ``gb`` of layer ``l`` (overwritten) from the deltas of
+    its pre-activations' means ``Dm`` and variances ``Dv``:
+    ``gW = A^T Dm + 2 W * (Aq^T Dv)`` with ``A``, ``Aq`` the (pooled) input
+    means and masked variances, ``gb = sum Dm``; ``tmp`` a weight-shaped
+    scratch."""
+    impl = _conv_moments_weight_grad if _is_conv(net) else _dense_moments_weight_grad
+    return impl(net, ws, fws, l, M, Q, W, Dm, Dv, gW, gb, tmp)
+
+
+@jit(inline="always")
+def _dense_moments_input_grad(net, ws, l, Dm, Dv, W, Wsq, Dm_in, Dq_in):
+    matmul(Dm, W.T, Dm_in)
+    matmul(Dv, Wsq.T, Dq_in)
+
+
+@jit(inline="always")
+def _product_input_grad(net, ws, l, Dout, W, Din):
+    """``Din`` from the output deltas through layer ``l``'s product alone
+    (``W`` the weights or their squares)."""
+    if net.kind[l] == KIND_DENSE:
+        matmul(Dout, W.T, Din)
+    else:
+        g = net.geom[l]
+        dcols = view(ws.cols, 0, Dout.shape[0] * g[8] * g[9], W.shape[0])
+        conv_input_grad(Dout, W, g, dcols, Din)
+
+
+@jit(inline="always")
+def _conv_moments_input_grad(net, ws, l, Dm, Dv, W, Wsq, Dm_in, Dq_in):
+    kind = net.pool[l, 0]
+    if kind == POOL_NONE:
+        _product_input_grad(net, ws, l, Dm, W, Dm_in)
+        _product_input_grad(net, ws, l, Dv, Wsq, Dq_in)
+        return
+    nb = Dm.shape[0]
+    T = _pooled_block(ws.dpool, net, ws.bs, l, nb)  # one pooled delta at a time
+    pgeom = net.pool[l, 1:8]
+    if kind == POOL_MAX:
+        argmax = _pooled_block(ws.argmax, net, ws.bs, l, nb)
+        _product_input_grad(net, ws, l, Dm, W, T)
+        maxpool_backward(T, argmax, Dm_in)
+        _product_input_grad(net, ws, l, Dv, Wsq, T)
+        maxpool_backward(T, argmax, Dq_in)
+    else:
+        _product_input_grad(net, ws, l, Dm, W, T)
+        avgpool_backward(T, pgeom, Dm_in)
+        _product_input_grad(net, ws, l, Dv, Wsq, T)
+        _scale_rows(T, pgeom[3] * pgeom[6])  # the variance's 1 / k^2
+        avgpool_backward(T, pgeom, Dq_in)
+
+
+@dispatch_on_types(
+    lambda net, *_: (
+        _conv_moments_input_grad if _is_conv(net) else _dense_moments_input_grad
+    )
+)
+def moments_input_grad(net, ws, l, Dm, Dv, W, Wsq, Dm_in, Dq_in):
+    """The deltas of layer ``l``'s input block (before pooling,
+    overwritten): ``Dm_in`` w.r.t. the means and ``Dq_in`` w.r.t. the
+    masked variances, from the output deltas ``Dm`` and ``Dv``."""
+    impl = _conv_moments_input_grad if _is_conv(net) else _dense_moments_input_grad
+    return impl(net, ws, l, Dm, Dv, W, Wsq, Dm_in, Dq_in)
+
+
 @jit
 def forward_moments(theta, net, opts, ws, fws, X, csr, idx, i0, nb):
     """The forward half of :func:`batch_loss_grad`: means into ``ws.act``,
@@ -183,8 +419,6 @@ def forward_moments(theta, net, opts, ws, fws, X, csr, idx, i0, nb):
     are not stored)."""
     units = net.units
     uoff = net.uoff
-    w_off = net.w_off
-    b_off = net.b_off
     H = ws.act
     HT = ws.masked
     S = ws.mask
@@ -209,8 +443,8 @@ def forward_moments(theta, net, opts, ws, fws, X, csr, idx, i0, nb):
         nin = units[l]
         nout = units[l + 1]
         p = p_in if l == 0 else p_hid
-        W = view(theta, w_off[l], nin, nout)
-        b = theta[b_off[l] : b_off[l] + nout]
+        W = weights(theta, net, l)
+        b = intercepts(theta, net, l)
         Mout = view(H, bs_max * uoff[l + 1], nb, nout)
         Vout = view(V, bs_max * uoff[l + 1], nb, nout)
         if l == 0 and csr is not None:
@@ -223,12 +457,9 @@ def forward_moments(theta, net, opts, ws, fws, X, csr, idx, i0, nb):
                 for j in range(nin):
                     m = M[r, j]
                     Q[r, j] = Vin[r, j] / p + m * m * (1.0 - p) / p
-            matmul(M, W, Mout)
-            Wsq = view(WB, 0, nin, nout)
-            for a in range(nin):
-                for c in range(nout):
-                    Wsq[a, c] = W[a, c] * W[a, c]
-            matmul(Q, Wsq, Vout)
+            Wsq = view(WB, 0, W.shape[0], W.shape[1])
+            squared_weights(W, Wsq)
+            b = moments_forward(net, ws, fws, l, M, Q, W, Wsq, b, Mout, Vout)
         for r in range(nb):
             for j in range(nout):
                 Mout[r, j] += b[j]
@@ -270,8 +501,6 @@ def batch_loss_grad(state, net, opts, ws, fws, data, csr, order, i0, nb):
     grad = state.grad
     units = net.units
     uoff = net.uoff
-    w_off = net.w_off
-    b_off = net.b_off
     X = data.X
     Y = data.Y
     T = data.T
@@ -368,37 +597,25 @@ def batch_loss_grad(state, net, opts, ws, fws, data, csr, order, i0, nb):
         nin = units[l]
         nout = units[l + 1]
         p = p_in if l == 0 else p_hid
-        W = view(theta, w_off[l], nin, nout)
+        W = weights(theta, net, l)
         Dm = view(D, bs_max * uoff[l + 1], nb, nout)
         Dv = view(DV, bs_max * uoff[l + 1], nb, nout)
-        gW = view(grad, w_off[l], nin, nout)
+        gW = weights(grad, net, l)
+        gb = intercepts(grad, net, l)
         if l == 0 and csr is not None:
-            gb = grad[b_off[0] : b_off[0] + nout]
             sparse_moments_grad(csr, idx, i0, nb, W, Dm, Dv, gW, gb, p)
             break
         M = view(H, bs_max * uoff[l], nb, nin)
         Q = view(HT, bs_max * uoff[l], nb, nin)
-        matmul(M.T, Dm, gW)
-        tmp = view(WB, 0, nin, nout)
-        matmul(Q.T, Dv, tmp)
-        for a in range(nin):
-            for c in range(nout):
-                gW[a, c] += 2.0 * W[a, c] * tmp[a, c]
-        gb = grad[b_off[l] : b_off[l] + nout]
-        gb[:] = 0.0
-        for r in range(nb):
-            for j in range(nout):
-                gb[j] += Dm[r, j]
+        tmp = view(WB, 0, W.shape[0], W.shape[1])
+        moments_weight_grad(net, ws, fws, l, M, Q, W, Dm, Dv, gW, gb, tmp)
         if l == 0:
             break
-        Wsq = view(WB, 0, nin, nout)
-        for a in range(nin):
-            for c in range(nout):
-                Wsq[a, c] = W[a, c] * W[a, c]
+        Wsq = view(WB, 0, W.shape[0], W.shape[1])
+        squared_weights(W, Wsq)
         Dm_in = view(D, bs_max * uoff[l], nb, nin)
         Dv_in = view(DV, bs_max * uoff[l], nb, nin)
-        matmul(Dm, W.T, Dm_in)
-        matmul(Dv, Wsq.T, Dv_in)  # = dq
+        moments_input_grad(net, ws, l, Dm, Dv, W, Wsq, Dm_in, Dv_in)  # Dv_in = dq
         P4 = view(S, 4 * bs_max * uoff[l], nb, 4 * nin)
         for r in range(nb):
             for j in range(nin):

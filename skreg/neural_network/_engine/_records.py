@@ -191,8 +191,13 @@ Buffers = namedtuple(
 )  # fmt: skip
 
 #: Fast dropout's extra buffers: ``var`` the activations' variances,
-#: ``dvar`` their deltas, ``wsq`` a weight-shaped scratch (squared weights).
-FastBuffers = namedtuple("FastBuffers", ["var", "dvar", "wsq"])
+#: ``dvar`` their deltas, ``wsq`` a weight-shaped scratch (squared weights),
+#: and for convolutional nets ``qpool``, each pooled input's variances
+#: (beside its means in ``Buffers.pooled``, at ``bs * pool[l, 8]``, kept
+#: for the weight gradient); dense nets get a 1-element placeholder.  The
+#: other scratch of a convolution (im2col, the winners, one pooled delta)
+#: is the :class:`Buffers`' own.
+FastBuffers = namedtuple("FastBuffers", ["var", "dvar", "wsq", "qpool"])
 
 #: The tangent pass's buffers (see ``_tangent.py``).
 TangentBuffers = namedtuple(
