@@ -470,7 +470,7 @@ class Engine:
     def __init__(self, config, layout, out_kind, dtype, batch_size, n_tangents=0,
                  sparse=False):  # fmt: skip
         self.mode = config.mode(tangents=n_tangents > 0)
-        if layout.is_convolutional and self.mode in ("fast", "tangent"):
+        if layout.is_convolutional and self.mode == "fast":
             raise ValueError(  # pragma: no cover - not reachable from estimators
                 f"the {self.mode!r} training mode has no convolutional layers yet"
             )
@@ -505,7 +505,7 @@ class Engine:
         elif self.mode == "tangent":
             topts = tangent_options(config, n_tangents)
             k = 1 if topts.sampled else topts.n_tangents
-            sizes = _tangent.buffer_sizes(units, bs, k)
+            sizes = _tangent.buffer_sizes(layout, bs, k)
             tws = TangentBuffers(
                 **{f: np.empty(n, dtype=dtype) for f, n in sizes.items()}
             )
