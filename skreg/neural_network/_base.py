@@ -90,7 +90,6 @@ def _canonical_input(X):
 #: to call them in the error.
 _NO_CONV_MODES = {
     "fast": "fast dropout (dropout='fast'; use dropout='bernoulli')",
-    "tangent": "tangent propagation",
 }
 
 
