@@ -86,13 +86,6 @@ def _canonical_input(X):
     return X
 
 
-#: Training modes whose passes have no convolutional layers (yet), and what
-#: to call them in the error.
-_NO_CONV_MODES = {
-    "tangent": "tangent propagation",
-}
-
-
 class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
     """Base class of skreg's neural estimators (not for direct use).
 
@@ -565,12 +558,7 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         tangent_vectors = self._tangent_vectors(X, tangents, sw)
         if tangent_vectors is not None and tangent_vectors.shape[1] == 0:
             tangent_vectors = None
-        mode = cfg.mode(tangents=tangent_vectors is not None)  # refuses bad mixes
-        if arch is not None and mode in _NO_CONV_MODES:
-            raise ValueError(
-                f"{type(self).__name__} cannot train convolutional layers with "
-                f"{_NO_CONV_MODES[mode]} yet; set conv_layers=None."
-            )
+        cfg.mode(tangents=tangent_vectors is not None)  # refuse unsupported mixes
 
         # The section starts after validation: only then is X an array whose
         # shape can be read (scikit-learn's checks pass objects that refuse

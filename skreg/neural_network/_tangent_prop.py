@@ -22,6 +22,7 @@ from ..utils._sklearn_compat import (
 from ..utils._tangent_vectors import raw_tangents, resolve_geometry
 from ._classifier import BaseMLPClassifier
 from ._docs import ATTRIBUTES, ENGINE_PARAMS, LOSS_PARAM, REGRESSOR_ATTRIBUTES
+from ._engine import logit_jvp
 from ._regressor import BaseMLPRegressor
 
 # the engine's parameters from ``solver`` on, less ``image_shape``: these
@@ -132,7 +133,11 @@ class _TangentPropMixin:
         check_is_fitted(self)
         X = self._validate_X(X)
         T = _check_tangent_array(tangents, X, "tangents")
-        q = _logit_jvp(self.coefs_, self.intercepts_, self.activation, X, T)
+        if self._architecture() is None:
+            q = _logit_jvp(self.coefs_, self.intercepts_, self.activation, X, T)
+        else:  # convolutional layers: the engine's own tangent pass
+            layout, theta = self._pack()
+            q = logit_jvp(X, T, theta, layout, self.activation, self._out_kind())
         if getattr(self, "tangent_output", "logits") == "logits":
             return q.astype(X.dtype)
         p = self._proba_weight_scaling(X).astype(np.float64)[:, None, :]

@@ -1,15 +1,14 @@
 """``conv_layers`` on the neural estimators: the fitted network is the
 documented one (its ``predict_proba`` equals a numpy composition of the
-loop references from ``coefs_``), every technique the engine trains a
-convolutional network with (fast dropout included) works through the
-estimators, and the one it does not yet (tangent propagation) is refused
-clearly."""
+loop references from ``coefs_``), and every technique trains it through
+the estimators, fast dropout and tangent propagation included."""
 
 import pickle
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy import ndimage
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -436,12 +435,68 @@ def test_adversarial_regressor_on_conv_layers(digits):
     "Est",
     [TangentPropMLPClassifier, TangentPropMLPRegressor, ManifoldTangentClassifier],
 )
-def test_tangent_propagation_is_refused_on_conv_layers(digits, Est):
+def test_tangent_propagation_on_conv_layers(digits, Est):
     X, y = digits
-    est = Est(conv_layers=[(2, 3)], max_iter=2)
-    with pytest.raises(ValueError, match="tangent propagation"):
-        est.fit(X, y)
-    assert not hasattr(est, "coefs_")
+    kw = dict(
+        hidden_layer_sizes=(8,), conv_layers=CONV, activation="tanh", max_iter=5,
+        random_state=0,
+    )  # fmt: skip
+    if Est is ManifoldTangentClassifier:
+        kw.update(cae_hidden=16, cae_max_iter=3, n_tangents=3)
+    else:
+        kw.update(image_shape=(8, 8))  # image tangents, the default transforms
+    target = y.astype(float) if Est is TangentPropMLPRegressor else y
+    est = Est(**kw).fit(X, target)
+    assert est.coefs_[0].shape == (3, 3, 1, 4)
+    assert est.predict(X).shape == (len(X),)
+    if Est is not TangentPropMLPRegressor:
+        np.testing.assert_allclose(est.predict_proba(X).sum(axis=1), 1.0)
+    # the penalty is on: not the plain network of the same seed
+    plain = Est(**{**kw, "tangent_alpha": 0.0}).fit(X, target)
+    assert not np.allclose(est.coefs_[0], plain.coefs_[0])
+    # the penalised directional derivatives are those of the fitted network
+    x = X[:3] + np.random.default_rng(0).uniform(0, 0.05, X[:3].shape)  # no ties
+    T = np.random.default_rng(1).standard_normal((3, 2, X.shape[1]))
+    jvp = est.directional_derivatives(x, T)
+    h = 1e-6
+    if Est is TangentPropMLPRegressor:
+
+        def out(z):
+            return est.predict(z).reshape(len(z), -1)
+
+    else:
+        out = est.predict_proba
+    num = np.stack(
+        [(out(x + h * T[:, t]) - out(x - h * T[:, t])) / (2 * h) for t in range(2)],
+        axis=1,
+    )
+    np.testing.assert_allclose(jvp, num, rtol=1e-5, atol=1e-8)
+
+
+def test_tangent_propagation_flattens_a_conv_net_along_a_translation(digits):
+    # Simard et al. 1992: penalising the derivative along the translation
+    # tangents makes the classifier change less when the digit moves a pixel
+    X, y = digits
+    kw = dict(
+        hidden_layer_sizes=(16,), conv_layers=CONV, image_shape=(8, 8), max_iter=30,
+        random_state=0, learning_rate_init=0.01, batch_size=32,
+    )  # fmt: skip
+    fits = [
+        TangentPropMLPClassifier(tangent_alpha=a, **kw).fit(X, y) for a in (0.0, 10.0)
+    ]
+    images = X.reshape(-1, 8, 8)
+
+    def change(est):
+        p = est.predict_proba(X)
+        total = 0.0
+        for d in [(0, 1), (1, 0), (0, -1), (-1, 0)]:
+            moved = ndimage.shift(images, (0, *d), order=1, mode="constant")
+            q = est.predict_proba(moved.reshape(len(X), -1))
+            total += np.mean(np.sum((q - p) ** 2, axis=1))
+        return total
+
+    assert fits[1].score(X, y) > 0.85
+    assert change(fits[1]) < 0.6 * change(fits[0])
 
 
 def test_bagged_conv_members(digits):

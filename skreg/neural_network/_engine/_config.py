@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from ...utils._numba import as_kernel_array, will_compile
 from . import _adversarial, _fast_dropout, _inference, _plain, _tangent
 from ._records import (
+    TARGET_OUTPUTS,
     AdversarialBuffers,
     Buffers,
     Csr,
@@ -470,10 +471,6 @@ class Engine:
     def __init__(self, config, layout, out_kind, dtype, batch_size, n_tangents=0,
                  sparse=False):  # fmt: skip
         self.mode = config.mode(tangents=n_tangents > 0)
-        if layout.is_convolutional and self.mode == "tangent":
-            raise ValueError(  # pragma: no cover - not reachable from estimators
-                f"the {self.mode!r} training mode has no convolutional layers yet"
-            )
         if layout.is_convolutional and sparse:
             raise TypeError(
                 "Sparse input is not supported by convolutional layers: they "
@@ -505,7 +502,7 @@ class Engine:
         elif self.mode == "tangent":
             topts = tangent_options(config, n_tangents)
             k = 1 if topts.sampled else topts.n_tangents
-            sizes = _tangent.buffer_sizes(units, bs, k)
+            sizes = _tangent.buffer_sizes(layout, bs, k)
             tws = TangentBuffers(
                 **{f: np.empty(n, dtype=dtype) for f, n in sizes.items()}
             )
@@ -659,6 +656,45 @@ def input_gradient(X, y_idx, theta, layout, activation, out_kind):
     Y, T = _labels_and_targets(y_idx, dtype)
     net = net_record(layout)
     _inference.input_gradient(theta, net, opts, ws, X, Y, T, 0, 0, out)
+    return out
+
+
+def logit_jvp(X, tangents, theta, layout, activation, out_kind):
+    """Directional derivatives of the deterministic network's logits along
+    each sample's tangents, ``(n_samples, n_tangents, n_outputs)`` in the
+    model dtype, by the tangent-propagation pass (Simard et al. 1992) of
+    the training mode: the forward-mode pass the penalty is built on, so it
+    covers every layer kind (convolution, pooling) the engine trains.
+
+    Runs the mode's objective on placeholder targets (``out_kind`` sets
+    their type only) and reads the last layer's tangent products.
+    """
+    dtype = theta.dtype
+    X = as_kernel_array(X, dtype)
+    n, k, _ = tangents.shape
+    n_out = int(layout.units[-1])
+    out = np.empty((n, k, n_out), dtype=dtype)
+    if n == 0 or k == 0:
+        return out
+    cfg = EngineConfig(activation=activation, tangent_alpha=1.0,
+                       tangent_output="logits")  # fmt: skip
+    bs = max(1, min(PREDICT_CHUNK, n))
+    engine = Engine(cfg, layout, out_kind, dtype, bs, n_tangents=k)
+    state = engine.state(theta.copy())
+    if out_kind in TARGET_OUTPUTS:
+        y = np.zeros((n, n_out))
+    else:
+        y = np.zeros(n, dtype=np.int64)
+    data = engine.data(X, y, np.ones(n), tangents)
+    tws = engine.extra[1]
+    below = int(layout.units[1:-1].sum())  # widths of the products before J
+    for i0 in range(0, n, bs):
+        nb = min(bs, n - i0)
+        engine.objective(state, data, np.arange(i0, i0 + nb))
+        off = nb * k * below
+        out[i0 : i0 + nb] = tws.products[off : off + nb * k * n_out].reshape(
+            nb, k, n_out
+        )
     return out
 
 

@@ -199,11 +199,14 @@ Buffers = namedtuple(
 #: is the :class:`Buffers`' own.
 FastBuffers = namedtuple("FastBuffers", ["var", "dvar", "wsq", "qpool"])
 
-#: The tangent pass's buffers (see ``_tangent.py``).
+#: The tangent pass's buffers (see ``_tangent.py``); ``pooled``,
+#: ``dpool``, ``cols`` and ``gbias`` are the convolutional layers' scratch
+#: for tangent rows (1-element placeholders for a dense net).
 TangentBuffers = namedtuple(
     "TangentBuffers",
     ["inputs", "products", "slope", "curvature", "grad_u", "grad_t", "grad_z",
-     "grad_n", "wtmp", "pgrad", "scale0", "proba"],
+     "grad_n", "wtmp", "pgrad", "scale0", "proba", "pooled", "dpool", "cols",
+     "gbias"],
 )  # fmt: skip
 
 #: Adversarial training's buffers: perturbed rows, VAT's directions, the

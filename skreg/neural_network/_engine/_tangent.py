@@ -10,15 +10,46 @@ Entry points: :func:`run_epoch` and :func:`objective` (the contracts of
 ``_plain.py``'s, plus ``topts``, the :class:`~._records.TangentBuffers`
 and ``TV``).  Bernoulli dropout and activation penalties combine with it;
 fast dropout does not (refused in Python).
+
+Convolutional nets: tangent rows are images like the primal rows, so each
+layer's product on them is the layer's own linear map without intercept
+(``im2col`` then the filter GEMM for a convolution), and a pooled input is
+pooled the way the primal pass pooled it: average pooling is linear (its
+JVP is the same average), max pooling's JVP takes each window's tangent at
+the primal winner (the max is locally the selection of that input, where
+the winner is unique).  The per-layer pieces dispatch on the net's type
+when a kernel compiles, as ``_layers.py``'s do, so dense kernels hold no
+convolution or pooling code.
 """
 
 import math
 
 import numpy as np
 
-from ...utils._numba import jit
+from ...utils._numba import dispatch_on_types, jit
+from ._conv import (
+    avgpool_backward,
+    avgpool_forward,
+    conv_input_grad,
+    conv_linear,
+    conv_weight_grad,
+)
 from ._elementwise import ACT_LOGISTIC, ACT_TANH, slopes
-from ._layers import block, matmul, view
+from ._layers import (
+    KIND_DENSE,
+    POOL_AVG,
+    POOL_MAX,
+    POOL_NONE,
+    _conv_layer_weight_grad,
+    _is_conv,
+    _pooled_block,
+    block,
+    intercepts,
+    layer_input_grad,
+    matmul,
+    view,
+    weights,
+)
 from ._losses import OUT_SOFTMAX, output_loss_delta
 from ._optimizers import STATUS_OK, step_batch
 from ._passes import backward, dropout_flags, forward
@@ -30,30 +61,43 @@ from ._records import TRAIN, Rows
 _TANGENT_STREAM = 1 << 20
 
 
-def buffer_sizes(units, bs, k):
+def buffer_sizes(layout, bs, k):
     """Lengths of the :class:`~._records.TangentBuffers` fields for ``bs``
-    rows and ``k`` tangent rows per sample (Python side)."""
-    units = [int(u) for u in units]
+    rows and ``k`` tangent rows per sample (Python side; a
+    :class:`~._config.Layout`).  The convolution scratch (pooled tangent
+    rows, their gradient, an im2col matrix for ``bs * k`` rows, a bias
+    gradient to discard) is a 1-element placeholder for a dense net."""
+    units = [int(u) for u in layout.units]
     L = len(units) - 1
     below = sum(units[:-1])
     above = sum(units[1:])
     wmax = max([1] + [max(units[l], units[l + 1]) for l in range(L)])
-    pmax = max([1] + [units[l] * units[l + 1] for l in range(L)])
-    n_params = sum(units[l] * units[l + 1] + units[l + 1] for l in range(L))
+    pmax = max([1] + [int(layout.fan_in[l] * layout.fan_out[l]) for l in range(L)])
     hid = below - units[0]
+    conv = layout.is_convolutional
+    pool = layout.pool
+    pooled = pool[:, 0] != 0
+    pwidth = int((pool[pooled, 5] * pool[pooled, 6] * pool[pooled, 3]).max(initial=1))
+    bsk = bs * k
     return dict(
-        inputs=bs * k * below,  # tangent inputs of every layer (row r*k + t)
-        products=bs * k * above,  # their products with W_l
+        inputs=bsk * below,  # tangent inputs of every layer (row r*k + t)
+        products=bsk * above,  # their products with W_l
         slope=bs * hid,  # (masked) first activation derivatives
         curvature=bs * hid,  # (masked) second activation derivatives
-        grad_u=bs * k * wmax,
-        grad_t=bs * k * wmax,
+        grad_u=bsk * wmax,
+        grad_t=bsk * wmax,
         grad_z=bs * wmax,
         grad_n=bs * wmax,
         wtmp=pmax,  # a weight-shaped temporary
-        pgrad=n_params,  # the penalty's gradient, parameter layout
+        pgrad=int(layout.n_params),  # the penalty's gradient, parameter layout
         scale0=units[0],  # one row of input dropout scales
         proba=units[-1],  # one row of probabilities
+        # pooled tangent inputs (layer l's at nb * k * pool[l, 8]), kept for
+        # the weight gradient of the tangent path
+        pooled=max(1, bsk * layout.n_pooled) if conv else 1,
+        dpool=max(1, bsk * pwidth) if conv else 1,  # one pooled block's gradient
+        cols=max(1, bsk * layout.n_cols) if conv else 1,  # im2col of tangent rows
+        gbias=max(1, int(layout.fan_out.max())) if conv else 1,
     )
 
 
@@ -74,15 +118,207 @@ def _layer_offset(units, l, rows):
     return off
 
 
+# --- per-layer pieces on tangent rows -------------------------------------------
+# Tangent rows come k per sample (row r * k + t belongs to sample r), while
+# the primal pass's argmax rows come one per sample.  Each piece picks its
+# dense or convolutional body by the net's type when a kernel compiles
+# (see ``_layers.py``); called from Python they dispatch alike.
+
+
+@jit
+def maxpool_jvp_grouped(T, argmax, k, out):
+    """``out[a, j] = T[a, argmax[a // k, j]]``: max pooling's directional
+    derivative along ``k`` tangent rows per sample, each taken at the
+    winners of its sample's primal pass (unique maxima assumed)."""
+    nk, no = out.shape
+    for a in range(nk):
+        am = argmax[a // k]
+        for j in range(no):
+            out[a, j] = T[a, am[j]]
+
+
+@jit
+def maxpool_backward_grouped(D, argmax, k, dA):
+    """The adjoint of :func:`maxpool_jvp_grouped`: ``dA`` (overwritten)
+    gets each ``D[a, j]`` at its sample's winner ``argmax[a // k, j]``."""
+    nk, na = dA.shape
+    no = D.shape[1]
+    for a in range(nk):
+        am = argmax[a // k]
+        for j in range(na):
+            dA[a, j] = 0.0
+        for j in range(no):
+            dA[a, am[j]] += D[a, j]
+
+
+@jit(inline="always")
+def _tangent_pooled(tws, net, nk, l):
+    """Layer ``l``'s pooled tangent rows (``nk`` of them) in ``tws.pooled``."""
+    q = net.pool[l]
+    return view(tws.pooled, nk * q[8], nk, q[5] * q[6] * q[3])
+
+
+@jit(inline="always")
+def _conv_tangent_product(net, ws, tws, l, TA, W, U, nb, k):
+    kind = net.pool[l, 0]
+    nk = TA.shape[0]
+    A = TA
+    if kind != POOL_NONE:
+        A = _tangent_pooled(tws, net, nk, l)
+        if kind == POOL_MAX:
+            argmax = _pooled_block(ws.argmax, net, ws.bs, l, nb)
+            maxpool_jvp_grouped(TA, argmax, k, A)
+        else:  # linear: the JVP is the same average
+            avgpool_forward(TA, net.pool[l, 1:8], A)
+    if net.kind[l] == KIND_DENSE:
+        matmul(A, W, U)
+        return
+    g = net.geom[l]
+    cols = view(tws.cols, 0, nk * g[8] * g[9], W.shape[0])
+    conv_linear(A, W, g, cols, U)
+
+
+@jit(inline="always")
+def _dense_tangent_product(net, ws, tws, l, TA, W, U, nb, k):
+    matmul(TA, W, U)
+
+
+@dispatch_on_types(
+    lambda net, *_: _conv_tangent_product if _is_conv(net) else _dense_tangent_product
+)
+def tangent_product(net, ws, tws, l, TA, W, U, nb, k):
+    """``U = P(T) W_l`` (overwritten) for the ``nb * k`` tangent rows ``TA``
+    of layer ``l``'s input: ``P`` the JVP of the layer's input pooling (the
+    identity if it pools none; pooled rows kept in ``tws.pooled``), then the
+    layer's product without intercept."""
+    impl = _conv_tangent_product if _is_conv(net) else _dense_tangent_product
+    return impl(net, ws, tws, l, TA, W, U, nb, k)
+
+
+@jit(inline="always")
+def _conv_tangent_weight_grad(net, ws, tws, l, TA, GU, gW):
+    nk = TA.shape[0]
+    A = TA
+    if net.pool[l, 0] != POOL_NONE:  # the pooled rows tangent_product kept
+        A = _tangent_pooled(tws, net, nk, l)
+    if net.kind[l] == KIND_DENSE:
+        matmul(A.T, GU, gW)
+        return
+    g = net.geom[l]
+    cols = view(tws.cols, 0, nk * g[8] * g[9], gW.shape[0])
+    # the tangent path has no intercept: its bias gradient is discarded
+    conv_weight_grad(A, GU, g, cols, gW, tws.gbias[: gW.shape[1]])
+
+
+@jit(inline="always")
+def _dense_tangent_weight_grad(net, ws, tws, l, TA, GU, gW):
+    matmul(TA.T, GU, gW)
+
+
+@dispatch_on_types(
+    lambda net, *_: (
+        _conv_tangent_weight_grad if _is_conv(net) else _dense_tangent_weight_grad
+    )
+)
+def tangent_weight_grad(net, ws, tws, l, TA, GU, gW):
+    """``gW`` (overwritten): the gradient w.r.t. ``W_l`` of a function of
+    ``U = P(T) W_l`` whose gradient w.r.t. ``U`` is ``GU``."""
+    impl = _conv_tangent_weight_grad if _is_conv(net) else _dense_tangent_weight_grad
+    return impl(net, ws, tws, l, TA, GU, gW)
+
+
+@jit(inline="always")
+def _conv_tangent_input_grad(net, ws, tws, l, GU, W, GT, nb, k):
+    kind = net.pool[l, 0]
+    nk = GU.shape[0]
+    target = GT
+    if kind != POOL_NONE:
+        q = net.pool[l]
+        target = view(tws.dpool, 0, nk, q[5] * q[6] * q[3])
+    if net.kind[l] == KIND_DENSE:
+        matmul(GU, W.T, target)
+    else:
+        g = net.geom[l]
+        dcols = view(tws.cols, 0, nk * g[8] * g[9], W.shape[0])
+        conv_input_grad(GU, W, g, dcols, target)
+    if kind == POOL_MAX:
+        argmax = _pooled_block(ws.argmax, net, ws.bs, l, nb)
+        maxpool_backward_grouped(target, argmax, k, GT)
+    elif kind == POOL_AVG:
+        avgpool_backward(target, net.pool[l, 1:8], GT)
+
+
+@jit(inline="always")
+def _dense_tangent_input_grad(net, ws, tws, l, GU, W, GT, nb, k):
+    matmul(GU, W.T, GT)
+
+
+@dispatch_on_types(
+    lambda net, *_: (
+        _conv_tangent_input_grad if _is_conv(net) else _dense_tangent_input_grad
+    )
+)
+def tangent_input_grad(net, ws, tws, l, GU, W, GT, nb, k):
+    """``GT`` (overwritten): the gradient w.r.t. the (unpooled) tangent rows
+    of layer ``l``'s input, from ``GU``, the one w.r.t. ``U``."""
+    impl = _conv_tangent_input_grad if _is_conv(net) else _dense_tangent_input_grad
+    return impl(net, ws, tws, l, GU, W, GT, nb, k)
+
+
+@jit(inline="always")
+def _conv_primal_weight_grad(net, ws, tws, l, Ain, GZ, gW, gb):
+    fin, fout = gW.shape
+    T = view(tws.wtmp, 0, fin, fout)
+    gbt = tws.gbias[:fout]
+    # pooled primal rows, if the layer pools, from ws.pooled (primal pass)
+    _conv_layer_weight_grad(net, ws, l, Ain, GZ, T, gbt)
+    for a in range(fin):
+        for c in range(fout):
+            gW[a, c] += T[a, c]
+    for c in range(fout):
+        gb[c] += gbt[c]
+
+
+@jit(inline="always")
+def _dense_primal_weight_grad(net, ws, tws, l, Ain, GZ, gW, gb):
+    nb, nout = GZ.shape
+    nin = Ain.shape[1]
+    T = view(tws.wtmp, 0, nin, nout)
+    matmul(Ain.T, GZ, T)
+    for a in range(nin):
+        for c in range(nout):
+            gW[a, c] += T[a, c]
+    for r in range(nb):
+        for j in range(nout):
+            gb[j] += GZ[r, j]
+
+
+@dispatch_on_types(
+    lambda net, *_: (
+        _conv_primal_weight_grad if _is_conv(net) else _dense_primal_weight_grad
+    )
+)
+def primal_weight_grad(net, ws, tws, l, Ain, GZ, gW, gb):
+    """``gW += dz/dW^T GZ`` and ``gb += sum GZ``: the penalty's gradient
+    through layer ``l``'s primal pre-activations ``z`` (the slopes in the
+    tangent pass depend on ``z``), from the primal input rows ``Ain``."""
+    impl = _conv_primal_weight_grad if _is_conv(net) else _dense_primal_weight_grad
+    return impl(net, ws, tws, l, Ain, GZ, gW, gb)
+
+
 @jit
 def tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step):
     """Forward-mode (Jacobian-vector) pass along every sample's tangents.
 
     With ``T_0 = m_0 * v`` (the input dropout mask, if any), per layer
-    ``U_l = T_l W_l`` and, for hidden layers, ``T_{l+1} = m_{l+1} f'(z_l)
-    U_l`` (the primal pass's masks and pre-activations); ``J = U_{L-1}`` is
-    the directional derivative of the logits along ``v``.  All tangents of
-    a batch are stacked (row ``r * k + t``), so each layer is one matmul.
+    ``U_l = P_l(T_l) W_l`` and, for hidden layers, ``T_{l+1} = m_{l+1}
+    f'(z_l) U_l`` (the primal pass's masks and pre-activations; ``P_l`` the
+    JVP of the layer's input pooling, the identity without one, and ``T_l
+    W_l`` a convolution's linear map for a convolutional layer: Simard et
+    al. 1992 propagate the tangent through each layer's linear part and
+    scale it by the units' slopes); ``J = U_{L-1}`` is the directional
+    derivative of the logits along ``v``.  All tangents of a batch are
+    stacked (row ``r * k + t``), so each layer is one product.
 
     Returns the raw penalty ``alpha sum_r sw_r sum_t ||J_{r,t}||^2`` and
     leaves ``2 alpha sw_r J_{r,t}`` (its gradient w.r.t. ``J``) in the
@@ -90,7 +326,6 @@ def tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step):
     """
     units = net.units
     uoff = net.uoff
-    w_off = net.w_off
     H = ws.act
     HT = ws.masked
     S = ws.mask
@@ -143,10 +378,10 @@ def tangent_forward(theta, net, opts, topts, ws, tws, TV, rows, seed, step):
     for l in range(L):
         nin = units[l]
         nout = units[l + 1]
-        W = view(theta, w_off[l], nin, nout)
+        W = weights(theta, net, l)
         TA = view(tws.inputs, _layer_offset(units, l, nk), nk, nin)
         U = view(tws.products, _layer_offset(units[1:], l, nk), nk, nout)
-        matmul(TA, W, U)
+        tangent_product(net, ws, tws, l, TA, W, U, nb, k)
         if l == L - 1:
             break
         # derivatives of the (masked) hidden output w.r.t. its pre-activation
@@ -275,16 +510,16 @@ def tangent_backward(theta, net, opts, topts, ws, tws, nb):
     Reverse mode through the tangent pass: with ``G_U`` the gradient w.r.t.
     ``U_l`` and ``G_Z`` the one w.r.t. the primal pre-activation ``z_l``
     (zero at the logits, which the penalty does not read),
-    ``dW_l = T_l^T G_U + A_l^T G_Z`` (``A_l`` the masked primal input),
-    ``db_l = sum G_Z``; below a hidden layer with ``G_T = G_U W_l^T``:
+    ``dW_l = T_l^T G_U + A_l^T G_Z`` (``A_l`` the masked primal input;
+    both pooled, and the products a convolution's adjoints, for a
+    convolutional net), ``db_l = sum G_Z``; below a hidden layer with
+    ``G_T = G_U W_l^T`` (through the pooling's adjoint, if any):
     ``G_U <- m f'(z) G_T`` and ``G_Z <- m f'(z) (G_Z W_l^T)
     + m f''(z) sum_t U_{t} G_{T,t}`` (the slope f'(z) depends on the
     weights through z).
     """
     units = net.units
     uoff = net.uoff
-    w_off = net.w_off
-    b_off = net.b_off
     H = ws.act
     HT = ws.masked
     bs_max = ws.bs
@@ -306,11 +541,11 @@ def tangent_backward(theta, net, opts, topts, ws, tws, nb):
     for l in range(L - 1, -1, -1):
         nin = units[l]
         nout = units[l + 1]
-        W = view(theta, w_off[l], nin, nout)
+        W = weights(theta, net, l)
         TA = view(tws.inputs, _layer_offset(units, l, nk), nk, nin)
         GU = view(buf_u, 0, nk, nout)
-        gW = view(GR, w_off[l], nin, nout)
-        matmul(TA.T, GU, gW)
+        gW = weights(GR, net, l)
+        tangent_weight_grad(net, ws, tws, l, TA, GU, gW)
         if have_gz:
             GZ = view(buf_z, 0, nb, nout)
             dropped = drop_in if l == 0 else drop_hid
@@ -318,25 +553,18 @@ def tangent_backward(theta, net, opts, topts, ws, tws, nb):
                 Ain = view(HT, bs_max * uoff[l], nb, nin)
             else:
                 Ain = view(H, bs_max * uoff[l], nb, nin)
-            T = view(tws.wtmp, 0, nin, nout)
-            matmul(Ain.T, GZ, T)
-            for a in range(nin):
-                for c in range(nout):
-                    gW[a, c] += T[a, c]
-            for r in range(nb):
-                for j in range(nout):
-                    GR[b_off[l] + j] += GZ[r, j]
+            primal_weight_grad(net, ws, tws, l, Ain, GZ, gW, intercepts(GR, net, l))
         if l == 0:
             break
         GT = view(buf_t, 0, nk, nin)
-        matmul(GU, W.T, GT)
+        tangent_input_grad(net, ws, tws, l, GU, W, GT, nb, k)
         hoff = _layer_offset(units[1:], l - 1, nb)
         FP = view(tws.slope, hoff, nb, nin)
         FPP = view(tws.curvature, hoff, nb, nin)
         GN = view(buf_n, 0, nb, nin)
         if have_gz:
             GZ = view(buf_z, 0, nb, nout)
-            matmul(GZ, W.T, GN)
+            layer_input_grad(net, ws, l, GZ, W, GN)
             for r in range(nb):
                 for j in range(nin):
                     GN[r, j] *= FP[r, j]
