@@ -417,3 +417,27 @@ def avgpool_reference(A, image, p):
     """``p x p`` average pooling with stride ``p``, as
     :func:`maxpool_reference`."""
     return _pool_reference(A, image, p, np.mean)
+
+
+def conv_net_logits(X, image, conv, coefs, intercepts, activation):
+    """The last pre-activation of a network of convolutions (specs as
+    ``Layout.convolutional`` reads them: ``stride``, ``padding``, ``pool``,
+    ``pool_type``), then dense layers, one layer at a time from the loop
+    references above (float64)."""
+    n = len(X)
+    A = np.asarray(X, dtype=np.float64).reshape(n, *image)
+    for spec, W, b in zip(conv, coefs, intercepts, strict=False):
+        pad = spec["padding"]
+        pad = (pad,) * 4 if isinstance(pad, int) else pad
+        Z = conv2d_reference(A.reshape(n, -1), W, b, A.shape[1:], spec["stride"], pad)
+        A = _mlp_act(Z, activation)
+        if spec.get("pool"):
+            pool = {"max": maxpool_reference, "avg": avgpool_reference}
+            pool = pool[spec["pool_type"]]
+            A = pool(A.reshape(n, -1), A.shape[1:], spec["pool"])
+    h = A.reshape(n, -1)
+    for l in range(len(conv), len(coefs)):
+        h = h @ coefs[l] + intercepts[l]
+        if l < len(coefs) - 1:
+            h = _mlp_act(h, activation)
+    return h

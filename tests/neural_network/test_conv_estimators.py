@@ -43,41 +43,13 @@ def digits():
     return X[:240] / 16.0, y[:240]
 
 
-def _act(z, activation):
-    return {
-        "tanh": np.tanh,
-        "relu": lambda v: np.maximum(v, 0),
-        "logistic": lambda v: 1 / (1 + np.exp(-v)),
-        "identity": lambda v: v,
-    }[activation](z)
-
-
 def _reference_output(est, X):
-    """The network's last pre-activation, layer by layer from the loop
-    references and the fitted ``coefs_`` / ``intercepts_``."""
-    A = np.asarray(X, dtype=np.float64).reshape(len(X), *est.image_shape_)
-    coefs, inter = est.coefs_, est.intercepts_
-    for spec, W, b in zip(est.conv_layers_, coefs, inter, strict=False):
-        pad = spec["padding"]
-        pad = (pad,) * 4 if isinstance(pad, int) else pad
-        Z = ref.conv2d_reference(
-            A.reshape(len(X), -1), W, b, A.shape[1:], spec["stride"], pad
-        )
-        A = _act(Z, est.activation)
-        if spec["pool"]:
-            pool = (
-                ref.maxpool_reference
-                if spec["pool_type"] == "max"
-                else ref.avgpool_reference
-            )
-            A = pool(A.reshape(len(X), -1), A.shape[1:], spec["pool"])
-    h = A.reshape(len(X), -1)
-    n_conv = len(est.conv_layers_)
-    for l in range(n_conv, len(coefs)):
-        h = h @ coefs[l] + inter[l]
-        if l < len(coefs) - 1:
-            h = _act(h, est.activation)
-    return h
+    """The network's last pre-activation from the loop references and the
+    fitted ``coefs_`` / ``intercepts_``."""
+    return ref.conv_net_logits(
+        X, est.image_shape_, est.conv_layers_, est.coefs_, est.intercepts_,
+        est.activation,
+    )  # fmt: skip
 
 
 def _softmax(z):

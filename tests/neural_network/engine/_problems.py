@@ -36,3 +36,16 @@ def _fd_check(theta, f, eps=1e-5, rtol=1e-5, atol=1e-6):
         num[k] = (f(tp)[0] - f(tm)[0]) / (2 * eps)
     np.testing.assert_allclose(grad, num, rtol=rtol, atol=atol)
     return loss
+
+
+def conv_problem(image, conv, seed, n_out, activation="tanh", hidden=(4,)):
+    """A convolutional layout and weights with pre-activations in the curved
+    range of the activations: ``(layout, coefs, intercepts, theta)``."""
+    from skreg.neural_network._engine import Layout, glorot_init_layout
+
+    layout = Layout.convolutional(image, conv, hidden, n_out)
+    rs = np.random.RandomState(seed)
+    coefs, inter = glorot_init_layout(layout, activation, rs, np.float64)
+    coefs = [2.0 * c for c in coefs]
+    inter = [0.3 * rs.standard_normal(b.shape) for b in inter]
+    return layout, coefs, inter, layout.pack(coefs, inter, np.float64)

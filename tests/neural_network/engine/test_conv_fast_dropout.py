@@ -11,16 +11,14 @@ import pytest
 
 from skreg.neural_network._engine import (
     EngineConfig,
-    Layout,
     Output,
-    glorot_init_layout,
     loss_and_gradient,
     predict_moments,
     predict_proba,
 )
 
 from ... import _reference as ref
-from ._problems import _fd_check
+from ._problems import _fd_check, conv_problem
 
 IMAGE = (6, 5, 2)
 ARCHS = {
@@ -51,12 +49,7 @@ ARCHS = {
 
 def _net(arch, seed, n_out, activation="tanh", hidden=(4,), image=IMAGE):
     conv = ARCHS[arch] if isinstance(arch, str) else arch
-    layout = Layout.convolutional(image, conv, hidden, n_out)
-    rs = np.random.RandomState(seed)
-    coefs, inter = glorot_init_layout(layout, activation, rs, np.float64)
-    coefs = [2.0 * c for c in coefs]  # pre-activations in the curved range
-    inter = [0.3 * rs.standard_normal(b.shape) for b in inter]
-    return layout, coefs, inter, layout.pack(coefs, inter, np.float64)
+    return conv_problem(image, conv, seed, n_out, activation, hidden)
 
 
 DROPOUTS = {

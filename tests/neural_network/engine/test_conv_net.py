@@ -18,7 +18,7 @@ from skreg.neural_network._engine import (
 )
 
 from ... import _reference as ref
-from ._problems import _fd_check
+from ._problems import _fd_check, conv_problem
 
 IMAGE = (6, 5, 2)
 ARCHS = {
@@ -38,46 +38,14 @@ ARCHS = {
 
 
 def _net(arch, seed, n_out, activation="tanh", hidden=(4,)):
-    layout = Layout.convolutional(IMAGE, ARCHS[arch], hidden, n_out)
-    rs = np.random.RandomState(seed)
-    coefs, inter = glorot_init_layout(layout, activation, rs, np.float64)
-    coefs = [2.0 * c for c in coefs]  # pre-activations in the curved range
-    inter = [0.3 * rs.standard_normal(b.shape) for b in inter]
-    return layout, coefs, layout.pack(coefs, inter, np.float64), inter
-
-
-def _act(z, activation):
-    return {
-        "tanh": np.tanh,
-        "relu": lambda v: np.maximum(v, 0),
-        "logistic": lambda v: 1 / (1 + np.exp(-v)),
-        "identity": lambda v: v,
-    }[activation](z)
+    layout, coefs, inter, theta = conv_problem(
+        IMAGE, ARCHS[arch], seed, n_out, activation, hidden
+    )
+    return layout, coefs, theta, inter
 
 
 def _reference_logits(X, arch, coefs, inter, activation):
-    """The same network from the loop references, one layer at a time."""
-    H, W, C = IMAGE
-    A = X.reshape(len(X), H, W, C)
-    for spec, Wl, bl in zip(ARCHS[arch], coefs, inter, strict=False):
-        Z = ref.conv2d_reference(
-            A.reshape(len(X), -1), Wl, bl, A.shape[1:], spec["stride"], spec["padding"]
-        )
-        A = _act(Z, activation)
-        if spec["pool"]:
-            pool = (
-                ref.maxpool_reference
-                if spec["pool_type"] == "max"
-                else ref.avgpool_reference
-            )
-            A = pool(A.reshape(len(X), -1), A.shape[1:], spec["pool"])
-    h = A.reshape(len(X), -1)
-    n_conv = len(ARCHS[arch])
-    for l in range(n_conv, len(coefs)):
-        h = h @ coefs[l] + inter[l]
-        if l < len(coefs) - 1:
-            h = _act(h, activation)
-    return h
+    return ref.conv_net_logits(X, IMAGE, ARCHS[arch], coefs, inter, activation)
 
 
 @pytest.mark.parametrize("arch", list(ARCHS))

@@ -17,14 +17,12 @@ import pytest
 from skreg.neural_network._engine import (
     Engine,
     EngineConfig,
-    Layout,
     Output,
-    glorot_init_layout,
     loss_and_gradient,
 )
 
 from ... import _reference as ref
-from ._problems import _fd_check
+from ._problems import _fd_check, conv_problem
 
 IMAGE = (6, 5, 2)
 ARCHS = {
@@ -48,12 +46,7 @@ ARCHS = {
 
 
 def _net(arch, seed, n_out, activation="tanh", hidden=(4,)):
-    layout = Layout.convolutional(IMAGE, ARCHS[arch], hidden, n_out)
-    rs = np.random.RandomState(seed)
-    coefs, inter = glorot_init_layout(layout, activation, rs, np.float64)
-    coefs = [2.0 * c for c in coefs]  # pre-activations in the curved range
-    inter = [0.3 * rs.standard_normal(b.shape) for b in inter]
-    return layout, coefs, inter, layout.pack(coefs, inter, np.float64)
+    return conv_problem(IMAGE, ARCHS[arch], seed, n_out, activation, hidden)
 
 
 def _problem(rng, n, k):
@@ -66,37 +59,8 @@ def _problem(rng, n, k):
     return X, T, sw
 
 
-def _act(z, activation):
-    return {
-        "tanh": np.tanh,
-        "relu": lambda v: np.maximum(v, 0),
-        "logistic": lambda v: 1 / (1 + np.exp(-v)),
-    }[activation](z)
-
-
 def _reference_logits(X, arch, coefs, inter, activation):
-    """The network from the loop references, one layer at a time (numpy)."""
-    A = np.asarray(X, dtype=np.float64).reshape(len(X), *IMAGE)
-    for spec, Wl, bl in zip(ARCHS[arch], coefs, inter, strict=False):
-        pad = spec["padding"]
-        pad = (pad,) * 4 if isinstance(pad, int) else pad
-        Z = ref.conv2d_reference(
-            A.reshape(len(X), -1), Wl, bl, A.shape[1:], spec["stride"], pad
-        )
-        A = _act(Z, activation)
-        if spec["pool"]:
-            pool = (
-                ref.maxpool_reference
-                if spec["pool_type"] == "max"
-                else ref.avgpool_reference
-            )
-            A = pool(A.reshape(len(X), -1), A.shape[1:], spec["pool"])
-    h = A.reshape(len(X), -1)
-    for l in range(len(ARCHS[arch]), len(coefs)):
-        h = h @ coefs[l] + inter[l]
-        if l < len(coefs) - 1:
-            h = _act(h, activation)
-    return h
+    return ref.conv_net_logits(X, IMAGE, ARCHS[arch], coefs, inter, activation)
 
 
 def _reference_outputs(X, arch, coefs, inter, activation, output):
