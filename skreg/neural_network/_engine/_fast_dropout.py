@@ -44,6 +44,7 @@ from ._layers import (
     _pooled_block,
     intercepts,
     matmul,
+    repeated_intercepts,
     squared_weights,
     view,
     weights,
@@ -280,13 +281,7 @@ def _conv_moments_forward(net, ws, fws, l, M, Q, W, Wsq, b, Mout, Vout):
     cols = view(ws.cols, 0, nb * g[8] * g[9], W.shape[0])
     conv_linear(Am, W, g, cols, Mout)
     conv_linear(Aq, Wsq, g, cols, Vout)
-    nout = Mout.shape[1]
-    bexp = ws.bexp[:nout]
-    cout = b.shape[0]
-    for p in range(nout // cout):
-        for c in range(cout):
-            bexp[p * cout + c] = b[c]
-    return bexp
+    return repeated_intercepts(b, ws.bexp, Mout.shape[1])
 
 
 @dispatch_on_types(

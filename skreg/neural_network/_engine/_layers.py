@@ -128,8 +128,14 @@ def _conv_layer_forward(net, ws, l, Ain, W, b, out):
     g = net.geom[l]
     cols = view(ws.cols, 0, nb * g[8] * g[9], W.shape[0])
     conv_linear(A, W, g, cols, out)
-    nout = out.shape[1]
-    bexp = ws.bexp[:nout]
+    return repeated_intercepts(b, ws.bexp, out.shape[1])
+
+
+@jit(inline="always")
+def repeated_intercepts(b, bexp, nout):
+    """A convolution's intercepts once per output unit (``b`` repeated over
+    the ``nout // len(b)`` positions), in the scratch ``bexp``."""
+    bexp = bexp[:nout]
     cout = b.shape[0]
     for p in range(nout // cout):
         for c in range(cout):
@@ -162,16 +168,24 @@ def _dense_layer_weight_grad(net, ws, l, Ain, Dout, gW, gb):
 
 
 @jit(inline="always")
-def _conv_layer_input_grad(net, ws, l, Dout, W, Din):
-    kind = net.pool[l, 0]
-    nb = Dout.shape[0]
-    target = Din if kind == POOL_NONE else _pooled_block(ws.dpool, net, ws.bs, l, nb)
+def product_input_grad(net, l, Dout, W, cols, target):
+    """``target`` (overwritten): the gradient w.r.t. the (pooled) input of
+    layer ``l``'s product alone, dense or convolution (``cols``: the
+    im2col scratch)."""
     if net.kind[l] == KIND_DENSE:
         matmul(Dout, W.T, target)
     else:
         g = net.geom[l]
-        dcols = view(ws.cols, 0, nb * g[8] * g[9], W.shape[0])
+        dcols = view(cols, 0, Dout.shape[0] * g[8] * g[9], W.shape[0])
         conv_input_grad(Dout, W, g, dcols, target)
+
+
+@jit(inline="always")
+def _conv_layer_input_grad(net, ws, l, Dout, W, Din):
+    kind = net.pool[l, 0]
+    nb = Dout.shape[0]
+    target = Din if kind == POOL_NONE else _pooled_block(ws.dpool, net, ws.bs, l, nb)
+    product_input_grad(net, l, Dout, W, ws.cols, target)
     if kind == POOL_MAX:
         maxpool_backward(target, _pooled_block(ws.argmax, net, ws.bs, l, nb), Din)
     elif kind == POOL_AVG:

@@ -30,7 +30,6 @@ from ...utils._numba import dispatch_on_types, jit
 from ._conv import (
     avgpool_backward,
     avgpool_forward,
-    conv_input_grad,
     conv_linear,
     conv_weight_grad,
 )
@@ -47,6 +46,7 @@ from ._layers import (
     intercepts,
     layer_input_grad,
     matmul,
+    product_input_grad,
     view,
     weights,
 )
@@ -235,12 +235,7 @@ def _conv_tangent_input_grad(net, ws, tws, l, GU, W, GT, nb, k):
     if kind != POOL_NONE:
         q = net.pool[l]
         target = view(tws.dpool, 0, nk, q[5] * q[6] * q[3])
-    if net.kind[l] == KIND_DENSE:
-        matmul(GU, W.T, target)
-    else:
-        g = net.geom[l]
-        dcols = view(tws.cols, 0, nk * g[8] * g[9], W.shape[0])
-        conv_input_grad(GU, W, g, dcols, target)
+    product_input_grad(net, l, GU, W, tws.cols, target)
     if kind == POOL_MAX:
         argmax = _pooled_block(ws.argmax, net, ws.bs, l, nb)
         maxpool_backward_grouped(target, argmax, k, GT)

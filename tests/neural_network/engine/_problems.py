@@ -38,6 +38,23 @@ def _fd_check(theta, f, eps=1e-5, rtol=1e-5, atol=1e-6):
     return loss
 
 
+#: Images of the conv tests, and two architectures every conv test runs:
+#: max pooling between two convolutions, and a strided 'same' convolution
+#: whose average-pooled output feeds the dense layers.
+CONV_IMAGE = (6, 5, 2)
+CONV_ARCHS = {
+    "same_max": [
+        dict(filters=3, kernel_size=(3, 3), stride=1, padding="same", pool=2,
+             pool_type="max"),
+        dict(filters=2, kernel_size=(2, 2), stride=1, padding="valid", pool=0),
+    ],
+    "stride_avg": [
+        dict(filters=4, kernel_size=(3, 2), stride=2, padding="same", pool=2,
+             pool_type="avg"),
+    ],
+}  # fmt: skip
+
+
 def conv_problem(image, conv, seed, n_out, activation="tanh", hidden=(4,)):
     """A convolutional layout and weights with pre-activations in the curved
     range of the activations: ``(layout, coefs, intercepts, theta)``."""

@@ -18,21 +18,11 @@ from skreg.neural_network._engine import (
 )
 
 from ... import _reference as ref
-from ._problems import _fd_check, conv_problem
+from ._problems import CONV_ARCHS, CONV_IMAGE, _fd_check, conv_problem
 
-IMAGE = (6, 5, 2)
+IMAGE = CONV_IMAGE
 ARCHS = {
-    # max pooling between two convolutions
-    "same_max": [
-        dict(filters=3, kernel_size=(3, 3), stride=1, padding="same", pool=2,
-             pool_type="max"),
-        dict(filters=2, kernel_size=(2, 2), stride=1, padding="valid", pool=0),
-    ],
-    # strided convolution, average pooling before the dense layer
-    "stride_avg": [
-        dict(filters=4, kernel_size=(3, 2), stride=2, padding="same", pool=2,
-             pool_type="avg"),
-    ],
+    **CONV_ARCHS,
     # zero padding, a rectangular max window (7x6 -> 3x2, a row left over),
     # then average pooling of a convolution's output before the dense layer
     "pad_max_conv_avg": [

@@ -22,21 +22,11 @@ from skreg.neural_network._engine import (
 )
 
 from ... import _reference as ref
-from ._problems import _fd_check, conv_problem
+from ._problems import CONV_ARCHS, CONV_IMAGE, _fd_check, conv_problem
 
-IMAGE = (6, 5, 2)
+IMAGE = CONV_IMAGE
 ARCHS = {
-    # conv + max pool + conv + dense: the JVP through every piece
-    "same_max": [
-        dict(filters=3, kernel_size=(3, 3), stride=1, padding="same", pool=2,
-             pool_type="max"),
-        dict(filters=2, kernel_size=(2, 2), stride=1, padding="valid", pool=0),
-    ],
-    # stride 2 and an average pool feeding the dense layers
-    "stride_avg": [
-        dict(filters=4, kernel_size=(3, 2), stride=2, padding="same", pool=2,
-             pool_type="avg"),
-    ],
+    **CONV_ARCHS,
     # explicit zero padding, stride 2, a 1 x 2 max pool feeding a dense layer
     "pad_stride_max": [
         dict(filters=3, kernel_size=(3, 3), stride=2, padding=1, pool=(1, 2),
