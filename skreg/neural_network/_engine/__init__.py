@@ -51,9 +51,6 @@ from ._config import (
     PREDICT_CHUNK,
     Engine,
     EngineConfig,
-    Layout,
-    glorot_init,
-    glorot_init_layout,
     inference_options,
     input_gradient,
     logit_jvp,
@@ -61,6 +58,7 @@ from ._config import (
     predict_moments,
     predict_proba,
 )
+from ._layout import Layout, glorot_init, glorot_init_layout
 from ._records import Activation, Attack, Dropout, Output, Penalty, Status
 
 __all__ = [
