@@ -61,11 +61,12 @@ from ..utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from ..utils._validation import restore_state_on_error
+from ..utils._validation import fitted_dense_rows, restore_state_on_error
 from ._fit_checks import DrawChecksMixin
 from ._members import (
     _MAX_INT,
     DrawSpec,
+    MemberStack,
     _clone_template,
     _fit_member,
     _member_predict,
@@ -360,6 +361,7 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
             f for _, f in fitted
         ]
         self._seeds = np.concatenate([self._seeds, seeds])
+        self._stack_members()
 
         if self.oob_score:
             self._set_oob_score(X, y, y_enc)
@@ -371,6 +373,25 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
 
     def _dtype(self):
         return self.estimators_[0].coefs_[0].dtype
+
+    # ---------------------------------------------------------------- serving
+    def _stack_members(self):
+        """Stack the members' parameters for :meth:`_member_outputs`."""
+        self._serving = MemberStack(
+            self.estimators_, self.estimators_features_, self.n_features_in_
+        )
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_serving" in state:
+            state = dict(state)
+            del state["_serving"]  # rebuilt on load, from the members
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "estimators_" in self.__dict__ and "_serving" not in self.__dict__:
+            self._stack_members()
 
     @property
     def estimators_samples_(self):
@@ -406,6 +427,11 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
 
     # ------------------------------------------------------- member outputs
     def _validate_X(self, X):
+        if "estimators_" not in self.__dict__:
+            check_is_fitted(self)  # raises NotFittedError
+        rows = fitted_dense_rows(self, X)
+        if rows is not None:
+            return np.ascontiguousarray(rows, dtype=self._dtype())
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -421,6 +447,11 @@ class BaseBaggedMLP(DrawChecksMixin, BaseEstimator):
         probabilities in the ensemble's class columns (classifier) or
         predictions of shape (n_samples, n_outputs) (regressor)."""
         classes = self._output_classes()
+        serving = self.__dict__.get("_serving")
+        if serving is not None:
+            out = serving.outputs(self.estimators_, X, classes)
+            if out is not None:
+                return out
         parallel = self._parallel(len(self.estimators_))
         with single_threaded_blas():
             return parallel(

@@ -11,6 +11,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import has_fit_parameter
 
+from ..neural_network._base import BaseMultilayerPerceptron
+from ..neural_network._engine import predict_members
 from ..utils._blas import single_threaded_blas
 from ..utils._interrupt import stop_event
 from ..utils._sklearn_compat import _check_method_params
@@ -260,10 +262,14 @@ def _stoppable(est, event):
 # --- predictions ---------------------------------------------------------------
 def _member_proba(est, X, classes):
     """Member probabilities in the ensemble's class columns."""
-    p = est.predict_proba(X)
+    return _in_classes(est, est.predict_proba(X), classes)
+
+
+def _in_classes(est, p, classes):
+    """A member's probabilities ``p`` in the ensemble's class columns."""
     if est.classes_.shape == classes.shape and np.array_equal(est.classes_, classes):
         return p
-    out = np.zeros((X.shape[0], classes.shape[0]), dtype=p.dtype)
+    out = np.zeros((p.shape[0], classes.shape[0]), dtype=p.dtype)
     # the first len(classes_) columns, as BaggingClassifier takes them: a
     # member that saw a single class has one column, except scikit-learn's
     # MLPClassifier < 1.7, which returns two ([1 - p, p]) for it
@@ -293,3 +299,75 @@ def _member_oob(est, features, X, classes, seed, spec):
 def _member_predict(est, features, X, classes):
     with single_threaded_blas():
         return _member_output(est, _take(X, None, features), classes)
+
+
+# --- serving: members of one network shape in one kernel call -------------------
+def _serving_key(est):
+    """What members must share to run in one kernel call (None: a member
+    this path cannot serve, e.g. scikit-learn's MLPs or MC-dropout
+    inference, whose predictions are not the deterministic pass)."""
+    if not isinstance(est, BaseMultilayerPerceptron) or not est._serves_deterministically():
+        return None
+    p = est._predictor()
+    lay = p.layout
+    arrays = (lay.units, lay.kind, lay.geom, lay.pool)
+    return (p.activation, p.out_kind, p.dtype.str,
+            tuple(a.tobytes() for a in arrays))  # fmt: skip
+
+
+class MemberStack:
+    """The members' parameters stacked in one array per group of members
+    that share a network shape (usually one group), each member's
+    ``coefs_``/``intercepts_`` becoming views of its row: a request runs
+    each group's forward passes in one kernel call
+    (``_engine.predict_members``) with nothing packed or copied.
+
+    Built at the end of a fit and when a model is loaded; ``outputs``
+    returns None (the caller then asks each member) when a member was
+    changed since (weights replaced, ``set_params``), or when columns must
+    be drawn from sparse rows.
+    """
+
+    def __init__(self, estimators, features, n_features):
+        keys = [_serving_key(est) for est in estimators]
+        self.ok = all(k is not None for k in keys)
+        self.groups = []
+        if not self.ok:
+            return
+        order = {}
+        for i, k in enumerate(keys):
+            order.setdefault(k, []).append(i)
+        for members in order.values():
+            preds = [estimators[i]._predictor() for i in members]
+            thetas = np.stack([p.theta for p in preds])
+            for j, i in enumerate(members):
+                estimators[i]._set_weights(preds[j].layout, thetas[j])
+            feats = [np.asarray(features[i]) for i in members]
+            if all(_all_columns(f, n_features) for f in feats):
+                cols = None
+            else:
+                cols = np.stack(feats).astype(np.int64)
+            served = [estimators[i]._predictor() for i in members]
+            self.groups.append((members, thetas, served, cols))
+
+    def outputs(self, estimators, X, classes):
+        """Each member's output, as :func:`_member_output` gives it, or None."""
+        if not self.ok:
+            return None
+        for members, _, served, cols in self.groups:
+            if cols is not None and sp.issparse(X):
+                return None
+            for i, p in zip(members, served, strict=True):
+                if estimators[i]._predictor() is not p:
+                    return None
+        out = [None] * len(estimators)
+        n = X.shape[0]
+        for members, thetas, served, cols in self.groups:
+            raw = predict_members(thetas, served[0], X, cols)
+            for j, i in enumerate(members):
+                est = estimators[i]
+                if classes is None:
+                    out[i] = raw[j].reshape(n, -1)
+                else:
+                    out[i] = _in_classes(est, est._to_two_columns(raw[j]), classes)
+        return out

@@ -48,12 +48,13 @@ from ..utils._sklearn_compat import (
     check_is_fitted,
     validate_data,
 )
-from ..utils._validation import restore_state_on_error
+from ..utils._validation import fitted_dense_rows, restore_state_on_error
 from ._conv_spec import conv_image, normalize_conv_layers
 from ._engine import (
     DENSE_ONLY_MODES,
     EngineConfig,
     Layout,
+    Predictor,
     glorot_init_layout,
     predict_proba,
 )
@@ -380,8 +381,65 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         return self.coefs_[0].dtype
 
     def _pack(self):
+        """``(layout, theta)`` of the fitted weights (the serving
+        predictor's: not to be written)."""
+        p = self._predictor()
+        return p.layout, p.theta
+
+    # ---------------------------------------------------------------- serving
+    # A fit ends by storing its flat parameter vector once, as the storage
+    # of ``coefs_`` and ``intercepts_`` (views), with the records the
+    # inference kernels take (``_serving``): a request then neither packs
+    # the weights nor rebuilds the layout.  A model loaded from a pickle
+    # rebuilds both in ``__setstate__``; arrays assigned by the user are
+    # packed on every call instead (``_predictor``).
+    def _set_weights(self, layout, theta):
+        """Make ``theta`` the fitted parameters (``coefs_``/``intercepts_``
+        become views of it) and the serving predictor."""
+        predictor = Predictor(layout, theta, self.activation, self._out_kind())
+        coefs, intercepts = predictor.views()
+        self.coefs_, self.intercepts_ = list(coefs), list(intercepts)
+        self._serving = (predictor, (tuple(coefs), tuple(intercepts)))
+
+    def _predictor(self):
+        """The serving predictor of the current weights and parameters."""
+        serving = self.__dict__.get("_serving")
+        if serving is not None:
+            p, views = serving
+            if (
+                p.activation == self.activation
+                and p.out_kind == self._out_kind()
+                and p.matches(self.coefs_, self.intercepts_, views)
+            ):
+                return p
         layout = self._layout()
-        return layout, layout.pack(self.coefs_, self.intercepts_, self._model_dtype())
+        return Predictor.from_arrays(
+            self.coefs_, self.intercepts_, layout, self.activation,
+            self._out_kind(), self._model_dtype(),
+        )  # fmt: skip
+
+    def _serves_deterministically(self):
+        """Whether ``predict``/``predict_proba`` are the deterministic pass
+        of :meth:`_predictor` (an ensemble then runs its members' passes
+        together); MC-dropout inference is not."""
+        return True
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if "_serving" in state:
+            state = dict(state)
+            del state["_serving"]  # rebuilt on load, from coefs_ / intercepts_
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "coefs_" in self.__dict__ and "_serving" not in self.__dict__:
+            try:
+                layout = self._layout()
+                theta = layout.pack(self.coefs_, self.intercepts_, self._model_dtype())
+            except (AttributeError, TypeError, ValueError, IndexError):
+                return  # not a model this version can serve: _predictor says why
+            self._set_weights(layout, theta)
 
     def _resolve_tie_ref(self, layout, dtype):
         ref = self.tie_to
@@ -583,11 +641,18 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         proba = predict_proba(X, theta, layout, self.activation, out_kind)
         if not np.isfinite(proba).all():
             raise _nonfinite_error("the final pass", "network's output on X")
-        self.coefs_, self.intercepts_ = layout.unpack(theta)
+        self._set_weights(layout, theta)
         return self
 
     # -------------------------------------------------------------- predict
     def _validate_X(self, X):
+        if "coefs_" not in self.__dict__:
+            check_is_fitted(self)  # raises NotFittedError
+        rows = fitted_dense_rows(self, X)
+        if rows is not None:
+            if rows.dtype == self.coefs_[0].dtype and rows.flags.c_contiguous:
+                return rows
+            return np.ascontiguousarray(rows, dtype=self._model_dtype())
         check_is_fitted(self)
         X = validate_data(
             self,

@@ -183,8 +183,7 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     # -------------------------------------------------------------- predict
     def _proba_weight_scaling(self, X):
         """Deterministic pass (no dropout: 'weight scaling' inference)."""
-        layout, theta = self._pack()
-        return predict_proba(X, theta, layout, self.activation, self._out_kind())
+        return self._predictor().proba(X)
 
     def _to_two_columns(self, p):
         if p.shape[1] == 1:

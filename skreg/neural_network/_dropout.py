@@ -14,7 +14,7 @@ from ._docs import (
     LOSS_PARAM,
     REGRESSOR_ATTRIBUTES,
 )
-from ._engine import predict_moments, predict_proba
+from ._engine import predict_moments
 from ._regressor import BaseMLPRegressor
 
 _DROPOUT_CONSTRAINTS = {
@@ -64,20 +64,16 @@ class _DropoutMixin:
     def _mc_outputs(self, X, n_samples):
         """Network outputs under ``n_samples`` sampled masks:
         ``(n_samples, n_queries, n_outputs_)``."""
-        layout, theta = self._pack()
-        return predict_proba(
+        return self._predictor().proba_mc(
             X,
-            theta,
-            layout,
-            self.activation,
-            self._out_kind(),
-            mc=(
-                1.0 - float(self.input_dropout),
-                1.0 - float(self.hidden_dropout),
-                int(n_samples),
-            ),
-            seed=self._mc_seed,
+            1.0 - float(self.input_dropout),
+            1.0 - float(self.hidden_dropout),
+            int(n_samples),
+            self._mc_seed,
         )
+
+    def _serves_deterministically(self):
+        return self.inference == "weight_scaling"
 
     def _check_n_samples(self, n_samples):
         if n_samples is None:

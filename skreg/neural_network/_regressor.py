@@ -123,8 +123,7 @@ class BaseMLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     # -------------------------------------------------------------- predict
     def _predict_weight_scaling(self, X):
         """Deterministic pass (no dropout: 'weight scaling' inference)."""
-        layout, theta = self._pack()
-        return predict_proba(X, theta, layout, self.activation, self._out_kind())
+        return self._predictor().proba(X)
 
     def _shape_like_y(self, pred):
         return pred[..., 0] if pred.shape[-1] == 1 else pred

@@ -3,8 +3,51 @@
 from contextlib import contextmanager
 
 import numpy as np
+from sklearn import get_config
 
-__all__ = ["check_clip", "restore_state_on_error"]
+__all__ = ["check_clip", "fitted_dense_rows", "restore_state_on_error"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+#: Up to this many entries an element-wise finiteness test is the cheaper;
+#: above it, a sum (whose allocation is one number) is tested first.
+_SMALL_CHECK = 4096
+
+
+def fitted_dense_rows(estimator, X):
+    """``X`` itself when it is a plain float32/float64 array of the fitted
+    width that ``validate_data(estimator, X, reset=False)`` would return
+    unchanged, else None (the caller then runs ``validate_data``, which
+    converts, warns or raises exactly as scikit-learn does).
+
+    The checks are the ones ``validate_data`` makes of such an array: two
+    dimensions, at least one row, ``n_features_in_`` columns, no feature
+    names expected (an estimator fitted on a DataFrame warns on arrays, so
+    it takes the full path), and every entry finite unless
+    ``sklearn.set_config(assume_finite=True)``; finiteness is tested as
+    scikit-learn does (a sum first, then, if that is not finite, the
+    entries), so a non-finite ``X`` takes the full path and gets
+    scikit-learn's error.  Checking by hand costs about 2 us where
+    ``validate_data`` costs 60 (scikit-learn#16653 found input checks to be
+    most of a small model's predict time).
+    """
+    if type(X) is not np.ndarray or X.ndim != 2 or X.dtype not in _FLOATS:
+        return None
+    n, d = X.shape
+    if n < 1 or d != getattr(estimator, "n_features_in_", -1):
+        return None
+    if "feature_names_in_" in estimator.__dict__:
+        return None
+    if not get_config()["assume_finite"]:
+        if X.size <= _SMALL_CHECK:
+            if not np.isfinite(X).all():
+                return None
+        else:
+            with np.errstate(over="ignore"):
+                total = X.sum()
+            if not np.isfinite(total) and not np.isfinite(X).all():
+                return None
+    return X
 
 
 def check_clip(clip):

@@ -51,10 +51,12 @@ from ._config import (
     PREDICT_CHUNK,
     Engine,
     EngineConfig,
+    Predictor,
     inference_options,
     input_gradient,
     logit_jvp,
     loss_and_gradient,
+    predict_members,
     predict_moments,
     predict_proba,
 )
@@ -72,6 +74,7 @@ __all__ = [
     "Layout",
     "Output",
     "Penalty",
+    "Predictor",
     "Status",
     "glorot_init",
     "glorot_init_layout",
@@ -79,6 +82,7 @@ __all__ = [
     "input_gradient",
     "logit_jvp",
     "loss_and_gradient",
+    "predict_members",
     "predict_moments",
     "predict_proba",
 ]

@@ -8,11 +8,13 @@ from ``_engine_config()`` and the base class does the rest through
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
 from ...utils._numba import as_kernel_array, will_compile
 from . import _adversarial, _fast_dropout, _inference, _plain, _tangent
+from ._inference import PREDICT_CHUNK
 from ._records import (
     TARGET_OUTPUTS,
     AdversarialBuffers,
@@ -364,7 +366,130 @@ def inference_options(activation, out_kind, dtype, keep_input=1.0, keep_hidden=1
     return build_options(cfg, out_kind, dtype)
 
 
-PREDICT_CHUNK = 1024
+def _entry_point(dispatcher, args):
+    """The compiled function ``dispatcher`` runs for ``args``, or None.
+
+    Calling a dispatcher types every argument to choose its compiled
+    variant; for the records the inference kernels take that costs 4 us,
+    as much as a one-row forward pass of a 64-256-10 network.  A predictor
+    looks the variant up once per kind of call and then calls it directly,
+    always with arguments of the same types (it builds them itself: kernel
+    arrays of its dtype, its own records), which is what makes skipping
+    the typing safe.  None (call the dispatcher) if numba's internals
+    differ from the ones this reads.
+    """
+    try:
+        sig = tuple(numba.typeof(a) for a in args)
+        return dispatcher.overloads[sig].entry_point
+    except Exception:  # pragma: no cover - numba internals differ
+        return None
+
+
+class Predictor:
+    """A fitted network ready to serve: its layout, flat parameters and the
+    records the inference kernels take, built once (at the end of a fit, or
+    when a model is loaded) instead of on every call.
+
+    ``theta`` is the storage of the estimator's ``coefs_`` and
+    ``intercepts_`` (:meth:`Layout.views`), so changes made to those arrays
+    in place are served; an estimator whose arrays were replaced builds a
+    new predictor for each call instead (``matches``).
+
+    Calls share nothing writable: each kernel call allocates its own
+    buffers, so threads may serve one predictor at once.
+    """
+
+    def __init__(self, layout, theta, activation, out_kind):
+        self.layout = layout
+        self.theta = theta
+        self.activation = activation
+        self.out_kind = int(out_kind)
+        self.dtype = theta.dtype
+        self.n_out = int(layout.units[-1])
+        self._net = {}
+        self._sizes = {}
+        self._entries = {}
+        self.opts = inference_options(activation, out_kind, theta.dtype)
+
+    def run(self, kernel, key, args):
+        """``kernel(*args)``; ``key`` names the argument types (every call
+        with one key passes arguments of the same types)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            kernel(*args)  # compiles, or loads the variant from the cache
+            entry = _entry_point(kernel, args)
+            if entry is not None:
+                self._entries[key] = entry
+            return
+        entry(*args)
+
+    @classmethod
+    def from_arrays(cls, coefs, intercepts, layout, activation, out_kind, dtype):
+        """A predictor on a copy of ``coefs``/``intercepts``."""
+        return cls(layout, layout.pack(coefs, intercepts, dtype), activation, out_kind)
+
+    def views(self):
+        """``(coefs, intercepts)``: arrays backed by ``theta``."""
+        return self.layout.views(self.theta)
+
+    def matches(self, coefs, intercepts, views):
+        """Whether ``coefs``/``intercepts`` are still the arrays ``views``
+        (the ones backed by ``theta``)."""
+        vc, vb = views
+        if len(coefs) != len(vc) or len(intercepts) != len(vb):
+            return False
+        for a, b in zip(coefs, vc, strict=True):
+            if a is not b:
+                return False
+        for a, b in zip(intercepts, vb, strict=True):
+            if a is not b:
+                return False
+        return True
+
+    def records(self, sparse):
+        """``(net, sizes)`` of the kernels for dense or CSR rows."""
+        if sparse not in self._net:
+            self._net[sparse] = net_record(self.layout, sparse)
+            self._sizes[sparse] = _inference.serving_sizes(self.layout, sparse)
+        return self._net[sparse], self._sizes[sparse]
+
+    def proba(self, X):
+        """Outputs (probabilities, or predictions for a regression output)
+        of the deterministic network on validated ``X`` (a kernel array, or
+        a canonical CSR matrix), shape (n, n_out)."""
+        sparse = sp.issparse(X)
+        X, csr = kernel_rows(X, self.dtype)
+        net, sizes = self.records(sparse)
+        out = np.empty((1, X.shape[0] if csr is None else csr.indptr.shape[0] - 1,
+                        self.n_out), dtype=self.dtype)  # fmt: skip
+        self.run(
+            _inference.predict_rows,
+            ("rows", sparse),
+            (self.theta, net, self.opts, sizes, X, csr, _NO_KEYS, 0, out),
+        )
+        return out[0]
+
+    def proba_mc(self, X, keep_input, keep_hidden, n_samples, seed):
+        """Outputs under ``n_samples`` sampled dropout masks (keyed by a hash
+        of each row's content, the same for a sparse row as for its dense
+        copy), shape (n_samples, n, n_out)."""
+        sparse = sp.issparse(X)
+        X, csr = kernel_rows(X, self.dtype)
+        n = X.shape[0] if csr is None else csr.indptr.shape[0] - 1
+        net, sizes = self.records(sparse)
+        opts = inference_options(self.activation, self.out_kind, self.dtype,
+                                 keep_input, keep_hidden, mc=True)  # fmt: skip
+        kid = _random_row_hashes(X, csr, int(self.layout.units[0]), sparse)
+        out = np.empty((int(n_samples), n, self.n_out), dtype=self.dtype)
+        self.run(
+            _inference.predict_rows,
+            ("mc", sparse),
+            (self.theta, net, opts, sizes, X, csr, kid, int(seed), out),
+        )
+        return out
+
+
+_NO_KEYS = np.empty(0, dtype=np.int64)
 
 
 def predict_proba(X, theta, layout, activation, out_kind, mc=None, seed=0):
@@ -375,29 +500,34 @@ def predict_proba(X, theta, layout, activation, out_kind, mc=None, seed=0):
     (keyed by a hash of each row's content, the same for a sparse row as
     for its dense copy) and returns ``(n_samples, n, n_out)``.
     """
-    dtype = theta.dtype
-    sparse = sp.issparse(X)
-    n = X.shape[0]
-    X, csr = kernel_rows(X, dtype)
-    bs = max(1, min(PREDICT_CHUNK, n))
-    n_out = int(layout.units[-1])
-    net = net_record(layout, sparse)
+    predictor = Predictor(layout, theta, activation, out_kind)
     if mc is None:
-        opts = inference_options(activation, out_kind, dtype)
-        ws = _buffers(layout, bs, dtype, need_delta=False, sparse=sparse)
-        out = np.empty((n, n_out), dtype=dtype)
-        _inference.predict_proba(
-            theta, net, opts, ws, X, csr, np.empty(0, dtype=np.int64), 0, 0, out
-        )
-        return out
-    keep_in, keep_hid, n_samples = mc
-    opts = inference_options(activation, out_kind, dtype, keep_in, keep_hid, mc=True)
-    ws = _buffers(
-        layout, bs, dtype, dropout="bernoulli", need_delta=False, sparse=sparse
+        return predictor.proba(X)
+    return predictor.proba_mc(X, *mc, seed)
+
+
+def predict_members(thetas, predictor, X, features=None):
+    """Deterministic outputs ``(k, n, n_out)`` of ``k`` networks of
+    ``predictor``'s shape, activation and output kind whose parameters are
+    the rows of ``thetas``, in one kernel call; member ``k`` reads the
+    columns ``features[k]`` of a dense ``X`` (all columns when ``features``
+    is None)."""
+    first = predictor
+    sparse = sp.issparse(X)
+    X, csr = kernel_rows(X, first.dtype)
+    n = X.shape[0] if csr is None else csr.indptr.shape[0] - 1
+    net, sizes = first.records(sparse)
+    gathered = features is not None
+    if gathered:
+        features = as_kernel_array(features, np.int64)
+    else:
+        features = np.empty((0, 0), dtype=np.int64)
+    out = np.empty((thetas.shape[0], n, first.n_out), dtype=first.dtype)
+    first.run(
+        _inference.predict_members,
+        ("members", sparse, gathered),
+        (thetas, net, first.opts, sizes, X, csr, features, gathered, out),
     )
-    out = np.empty((n_samples, n, n_out), dtype=dtype)
-    kid = _random_row_hashes(X, csr, int(layout.units[0]), sparse)
-    _inference.predict_proba_mc(theta, net, opts, ws, X, csr, kid, int(seed), out)
     return out
 
 

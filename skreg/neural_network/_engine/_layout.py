@@ -186,6 +186,19 @@ class Layout:
             intercepts.append(theta[self.b_off[l] : self.b_off[l] + b].copy())
         return coefs, intercepts
 
+    def views(self, theta):
+        """``(coefs, intercepts)`` as views of ``theta`` (which then holds a
+        fitted model's parameters once, for training and serving alike; a
+        pickle stores each view as an array of its own)."""
+        coefs, intercepts = [], []
+        for l in range(self.n_layers):
+            a, b = int(self.fan_in[l]), int(self.fan_out[l])
+            w = int(self.w_off[l])
+            coefs.append(theta[w : w + a * b].reshape(self.coef_shapes[l]))
+            c = int(self.b_off[l])
+            intercepts.append(theta[c : c + b])
+        return coefs, intercepts
+
     def shapes(self):
         return (
             list(self.coef_shapes),
