@@ -28,8 +28,11 @@ directory named by a hash of all of skreg's sources (:data:`CACHE_DIR`),
 chosen at import from, in order: ``$NUMBA_CACHE_DIR/skreg-<hash>``, the
 package's own ``__pycache__``, the user cache directory
 (``$XDG_CACHE_HOME`` or ``~/.cache``), a per-user temporary directory
-(with a warning), and no cache at all (with a warning) when nothing is
-writable, as on a read-only install with an unwritable home.
+(with a warning; private to the user, since cache files are pickles), and
+no cache at all (with a warning) when nothing is writable, as on a
+read-only install with an unwritable home, or in a container where not
+even a temporary directory is usable.  Kernels compiled without a cache
+need nothing writable, so import and fit still work there.
 """
 
 import ctypes
@@ -37,6 +40,7 @@ import hashlib
 import inspect
 import os
 import pathlib
+import stat
 import tempfile
 import threading
 import warnings
@@ -84,11 +88,37 @@ def _writable(path):
     """Create ``path`` if needed and check a file can be written in it."""
     try:
         os.makedirs(path, exist_ok=True)
+        # writing a file is the only test that holds for root (who passes
+        # os.access everywhere) and on read-only mounts; with dir= given,
+        # NamedTemporaryFile never looks for the system temporary directory
         with tempfile.NamedTemporaryFile(dir=path):
             pass
     except OSError:
         return False
     return True
+
+
+def _private_dir(path):
+    """Make ``path`` (mode 0700) if needed; whether it is a directory of
+    ours that no one else can write.
+
+    numba's cache files are pickles, loaded as code: a directory in a
+    shared temporary directory that another user made, or can write, could
+    plant them.
+    """
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    try:
+        st = os.lstat(path)  # a symlink is not ours to follow
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_mode & 0o022:
+        return False
+    return not hasattr(os, "getuid") or st.st_uid == os.getuid()
 
 
 def _cache_candidates(key, environ=os.environ):
@@ -101,12 +131,22 @@ def _cache_candidates(key, environ=os.environ):
     xdg = environ.get("XDG_CACHE_HOME") or os.path.join(
         os.path.expanduser("~"), ".cache"
     )
-    out.append((os.path.join(xdg, "skreg", f"numba-{key}"), None))
+    # with no HOME and no passwd entry (an arbitrary container uid),
+    # expanduser leaves "~": a relative path would cache in the working
+    # directory
+    if os.path.isabs(xdg):
+        out.append((os.path.join(xdg, "skreg", f"numba-{key}"), None))
     try:
         uid = os.getuid()
     except AttributeError:  # pragma: no cover - Windows
         uid = "user"
-    tmp = os.path.join(tempfile.gettempdir(), f"skreg-numba-{uid}", key)
+    try:
+        # raises FileNotFoundError when no temporary directory is usable
+        # (a read-only container): then caching is off, not import broken
+        tmp_root = tempfile.gettempdir()
+    except OSError:
+        return out
+    tmp = os.path.join(tmp_root, f"skreg-numba-{uid}", key)
     out.append(
         (
             tmp,
@@ -123,6 +163,9 @@ def choose_cache_dir(key, environ=os.environ):
     """The first writable cache directory, or None (caching off), warning
     at most once about a fallback."""
     for path, note in _cache_candidates(key, environ):
+        # the temporary fallback is shared with other users
+        if note is not None and not _private_dir(os.path.dirname(path)):
+            continue
         if _writable(path):
             if note is not None:
                 warnings.warn(note, RuntimeWarning, stacklevel=2)

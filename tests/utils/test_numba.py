@@ -1,6 +1,7 @@
 """Kernel-cache location and robustness, and the array normalisation that
 keeps one compiled variant per dtype."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -99,48 +100,197 @@ def test_cache_dir_falls_back_with_one_warning(tmp_path, monkeypatch):
     assert len(rec) == 1 and "NUMBA_CACHE_DIR" in str(rec[0].message)
 
 
-_NO_CACHE_SCRIPT = r"""
-import tempfile, warnings
-tempfile.tempdir = "/dev/null/tmp"  # the temporary directory too
-warnings.simplefilter("always")
-with warnings.catch_warnings(record=True) as rec:
+def _no_temp_dir(monkeypatch, tmp_path):
+    """No usable temporary directory, as gettempdir itself finds it: every
+    candidate it tries lies under a regular file (which fails for root too)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(
+        tempfile, "_candidate_tempdir_list", lambda: [str(blocker / "tmp")]
+    )
+    with pytest.raises(FileNotFoundError):
+        tempfile.gettempdir()
+    return blocker
+
+
+def test_no_usable_temporary_directory_turns_caching_off(tmp_path, monkeypatch):
+    # gettempdir raises FileNotFoundError there: caching off with the one
+    # warning, not an import error
+    blocker = _no_temp_dir(monkeypatch, tmp_path)
+    monkeypatch.setattr(_numba, "_PACKAGE", blocker / "pkg")
+    env = {"NUMBA_CACHE_DIR": str(blocker / "u"), "XDG_CACHE_HOME": str(blocker / "x")}
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        assert _numba.choose_cache_dir("k", env) is None
+    assert [w.category for w in rec] == [RuntimeWarning]
+    assert "NUMBA_CACHE_DIR" in str(rec[0].message)
+
+
+def test_home_that_does_not_expand_is_not_the_working_directory(monkeypatch):
+    # no HOME and no passwd entry (an arbitrary container uid): expanduser
+    # leaves "~", which must not become a cache under the working directory
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)
+    dirs = [path for path, _ in _numba._cache_candidates("k", {})]
+    assert all(os.path.isabs(path) for path in dirs), dirs
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_temporary_fallback_must_be_private(tmp_path, monkeypatch):
+    # numba's cache files are pickles: a shared directory that others can
+    # write (or made) is never used
+    monkeypatch.setattr(_numba, "_PACKAGE", pathlib.Path("/dev/null/pkg"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    env = {"XDG_CACHE_HOME": "/dev/null/xdg"}
+    shared = tmp_path / f"skreg-numba-{os.getuid()}"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert _numba.choose_cache_dir("k", env) is None
+    shared.chmod(0o700)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert _numba.choose_cache_dir("k", env) == str(shared / "k")
+
+
+# --- a container where nothing is writable -----------------------------------------
+# Run by a fresh interpreter, which prints a JSON report.  It first checks
+# the premise (no usable temporary directory, an unwritable package
+# directory), so the test cannot pass on a machine where it did not hold.
+_NOTHING_WRITABLE_SCRIPT = r"""
+import json, tempfile, warnings
+try:
+    tempfile.gettempdir()
+    no_temp = False
+except FileNotFoundError:
+    no_temp = True
+with warnings.catch_warnings(record=True) as at_import:
+    warnings.simplefilter("always")
+    import numpy as np
     import skreg
     from skreg.neural_network import MLPClassifier
-    import numpy as np
-    X = np.random.default_rng(0).uniform(size=(30, 4))
-    y = np.arange(30) % 2
-    MLPClassifier(hidden_layer_sizes=(3,), max_iter=2).fit(X, y).predict(X)
-from skreg.utils._numba import CACHE_DIR
-notes = [str(w.message) for w in rec if "NUMBA_CACHE_DIR" in str(w.message)]
-print(skreg.__file__, CACHE_DIR, len(notes))
+    from skreg.utils import _numba
+package_writable = _numba._writable(str(_numba._PACKAGE / "__pycache__"))
+X = np.random.default_rng(0).uniform(size=(40, 4))
+y = np.arange(40) % 2
+with warnings.catch_warnings(record=True) as at_fit:
+    warnings.simplefilter("always")
+    pred = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(
+        X, y
+    ).predict(X)
+print(json.dumps(dict(
+    no_temp=no_temp,
+    package_writable=package_writable,
+    package=skreg.__file__,
+    cache_dir=_numba.CACHE_DIR,
+    uncached=sorted({type(d._cache).__name__ for d in _numba._DISPATCHERS}),
+    at_import=[(w.category.__name__, str(w.message)) for w in at_import],
+    at_fit=sorted({w.category.__name__ for w in at_fit}),
+    n_predicted=len(pred),
+)))
 """
+
+# Outside a read-only mount namespace, the interpreter cannot be stopped
+# from writing where root may: the temporary directories gettempdir tries
+# are then narrowed to the environment's (under a file, see below).
+_NARROW_TEMP_PRELUDE = r"""
+import os, tempfile
+tempfile._candidate_tempdir_list = lambda: [
+    os.environ[k] for k in ("TMPDIR", "TEMP", "TMP")
+]
+"""
+
+# Every mount read-only, in a private mount namespace of a user namespace
+# (so the host's mounts are untouched): not even root can write, as in a
+# container run with a read-only root file system.  Mounts that refuse are
+# left as they are; the script's premise check catches what that leaves.
+_READ_ONLY_MOUNTS = (
+    "for m in $(cut -d' ' -f2 /proc/self/mounts); do "
+    "mount -o remount,bind,ro \"$m\" 2>/dev/null; done; "
+    'exec "$@"'
+)
+
+
+def _read_only_namespace():
+    """The command prefix that runs a process with every mount read-only,
+    or None where user and mount namespaces are unavailable."""
+    unshare = shutil.which("unshare")
+    if unshare is None or not sys.platform.startswith("linux"):
+        return None
+    prefix = [unshare, "--user", "--map-root-user", "--mount", "sh", "-c"]
+    try:
+        probe = subprocess.run(
+            [*prefix, "mount -o remount,bind,ro / && exec \"$@\"", "sh", "true"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if probe.returncode != 0:
+        return None
+    return [*prefix, _READ_ONLY_MOUNTS, "sh"]
 
 
 @pytest.mark.slow
-def test_import_and_fit_without_any_writable_cache_location(tmp_path):
-    """A read-only install with an unwritable home: skreg still imports and
-    fits (compiling in-process), with exactly one warning.
+def test_import_and_fit_where_nothing_is_writable(tmp_path):
+    """A container with nothing writable: no temporary directory, an
+    unwritable home, a read-only install.  skreg imports with exactly one
+    warning (naming NUMBA_CACHE_DIR), caching off, and fits, compiling in
+    process.
 
-    Simulated so that it holds for root too: a copy of the package whose
-    ``__pycache__`` is a file, ``HOME`` and the temporary directory under
-    ``/dev/null``, no ``NUMBA_CACHE_DIR``.
+    Root ignores file permissions, so unwritable means: every mount
+    read-only (a mount namespace) where the system allows it, else a copy
+    of the package whose ``__pycache__`` is a file and the temporary
+    directories narrowed to paths under a file.  In both, ``HOME``,
+    ``XDG_CACHE_HOME`` and the ``TMPDIR`` family lie under a regular file,
+    which no one can create a directory in.
     """
-    shutil.copytree(
-        ROOT / "skreg", tmp_path / "skreg", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    (tmp_path / "skreg" / "__pycache__").write_text("not a directory")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_"))}
-    env.update(HOME="/dev/null", PYTHONPATH=str(tmp_path), PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        HOME=str(blocker / "home"),
+        XDG_CACHE_HOME=str(blocker / "cache"),
+        TMPDIR=str(blocker / "tmp"),
+        TEMP=str(blocker / "temp"),
+        TMP=str(blocker / "tmp2"),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    namespace = _read_only_namespace()
+    if namespace is not None:
+        cmd = [*namespace, sys.executable, "-c", _NOTHING_WRITABLE_SCRIPT]
+        package_root, cwd = ROOT, "/"
+    else:
+        shutil.copytree(
+            ROOT / "skreg",
+            tmp_path / "skreg",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        (tmp_path / "skreg" / "__pycache__").write_text("not a directory")
+        env["PYTHONPATH"] = str(tmp_path)
+        script = _NARROW_TEMP_PRELUDE + _NOTHING_WRITABLE_SCRIPT
+        cmd = [sys.executable, "-c", script]
+        package_root, cwd = tmp_path, tmp_path
     out = subprocess.run(
-        [sys.executable, "-c", _NO_CACHE_SCRIPT],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=600, check=False
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    path, cache_dir, n_notes = out.stdout.split()
-    assert path.startswith(str(tmp_path))
-    assert (cache_dir, n_notes) == ("None", "1"), out.stdout
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    # the premise
+    assert report["no_temp"], "a temporary directory was usable"
+    assert not report["package_writable"]
+    assert report["package"].startswith(str(package_root)), report["package"]
+    # the promise
+    assert report["cache_dir"] is None
+    assert report["uncached"] == ["NullCache"]
+    # joblib's own warning, where /dev/shm is read-only too (no semaphores:
+    # its process pools run serially), is not skreg's; skreg's n_jobs use
+    # threads
+    ours = [w for w in report["at_import"] if "joblib will operate" not in w[1]]
+    assert len(ours) == 1, report["at_import"]
+    category, message = ours[0]
+    assert category == "RuntimeWarning" and "NUMBA_CACHE_DIR" in message
+    assert set(report["at_fit"]) <= {"ConvergenceWarning"}, report["at_fit"]
+    assert report["n_predicted"] == 40
