@@ -332,6 +332,7 @@ class MemberStack:
         keys = [_serving_key(est) for est in estimators]
         self.ok = all(k is not None for k in keys)
         self.groups = []
+        self._plain_for = None
         if not self.ok:
             return
         order = {}
@@ -350,24 +351,41 @@ class MemberStack:
             served = [estimators[i]._predictor() for i in members]
             self.groups.append((members, thetas, served, cols))
 
+    def _plain(self, estimators, classes):
+        """Per member, whether its kernel output is already its
+        probabilities in ``classes``' columns (the same classes, one column
+        each), worked out once per ``classes`` array: a member's classes
+        change only with its weights, which ``outputs`` checks first."""
+        cached = self._plain_for
+        if cached is None or cached[0] is not classes:
+            plain = [
+                est.n_outputs_ == classes.shape[0] > 1
+                and est.classes_.shape == classes.shape
+                and bool(np.array_equal(est.classes_, classes))
+                for est in estimators
+            ]
+            self._plain_for = cached = (classes, plain)
+        return cached[1]
+
     def outputs(self, estimators, X, classes):
         """Each member's output, as :func:`_member_output` gives it, or None."""
         if not self.ok:
             return None
+        sparse = sp.issparse(X)
         for members, _, served, cols in self.groups:
-            if cols is not None and sp.issparse(X):
+            if cols is not None and sparse:
                 return None
             for i, p in zip(members, served, strict=True):
                 if estimators[i]._predictor() is not p:
                     return None
+        plain = None if classes is None else self._plain(estimators, classes)
         out = [None] * len(estimators)
-        n = X.shape[0]
         for members, thetas, served, cols in self.groups:
             raw = predict_members(thetas, served[0], X, cols)
             for j, i in enumerate(members):
-                est = estimators[i]
-                if classes is None:
-                    out[i] = raw[j].reshape(n, -1)
+                if classes is None or plain[i]:
+                    out[i] = raw[j]  # (n, n_outputs) or (n, n_classes)
                 else:
+                    est = estimators[i]
                     out[i] = _in_classes(est, est._to_two_columns(raw[j]), classes)
         return out

@@ -32,6 +32,7 @@ the non-finite guard.
 
 import contextlib
 from numbers import Integral, Real
+from operator import is_
 
 import numpy as np
 import scipy.sparse as sp
@@ -405,11 +406,16 @@ class BaseMultilayerPerceptron(SolverMixin, BaseEstimator):
         """The serving predictor of the current weights and parameters."""
         serving = self.__dict__.get("_serving")
         if serving is not None:
-            p, views = serving
+            p, (vc, vb) = serving
+            coefs, intercepts = self.coefs_, self.intercepts_
+            # identity, not equality: every request runs this test
             if (
                 p.activation == self.activation
                 and p.out_kind == self._out_kind()
-                and p.matches(self.coefs_, self.intercepts_, views)
+                and len(coefs) == len(vc)
+                and len(intercepts) == len(vb)
+                and all(map(is_, coefs, vc))
+                and all(map(is_, intercepts, vb))
             ):
                 return p
         layout = self._layout()

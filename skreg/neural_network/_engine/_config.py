@@ -393,7 +393,7 @@ class Predictor:
     ``theta`` is the storage of the estimator's ``coefs_`` and
     ``intercepts_`` (:meth:`Layout.views`), so changes made to those arrays
     in place are served; an estimator whose arrays were replaced builds a
-    new predictor for each call instead (``matches``).
+    new predictor for each call instead (the estimator's ``_predictor``).
 
     Calls share nothing writable: each kernel call allocates its own
     buffers, so threads may serve one predictor at once.
@@ -431,20 +431,6 @@ class Predictor:
     def views(self):
         """``(coefs, intercepts)``: arrays backed by ``theta``."""
         return self.layout.views(self.theta)
-
-    def matches(self, coefs, intercepts, views):
-        """Whether ``coefs``/``intercepts`` are still the arrays ``views``
-        (the ones backed by ``theta``)."""
-        vc, vb = views
-        if len(coefs) != len(vc) or len(intercepts) != len(vb):
-            return False
-        for a, b in zip(coefs, vc, strict=True):
-            if a is not b:
-                return False
-        for a, b in zip(intercepts, vb, strict=True):
-            if a is not b:
-                return False
-        return True
 
     def records(self, sparse):
         """``(net, sizes)`` of the kernels for dense or CSR rows."""
