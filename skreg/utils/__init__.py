@@ -8,10 +8,15 @@ from ._tangent_vectors import (
 )
 from .discovery import all_estimators
 
+# skl2onnx is imported only when a converter is registered (the onnx extra)
+from .onnx import register_converters, to_onnx
+
 __all__ = [
     "IMAGE_TRANSFORMS",
     "SIGNAL_TRANSFORMS",
     "all_estimators",
     "image_tangents",
+    "register_converters",
     "signal_tangents",
+    "to_onnx",
 ]
