@@ -344,6 +344,11 @@ class BaggedMLPClassifier(ClassifierMixin, ClassifierDiagnosticsMixin, BaseBagge
             class.  Columns follow ``classes_``; dtype is the training dtype.
         """
         X = self._validate_X(X)
+        serving = self.__dict__.get("_serving")
+        if serving is not None and self.voting == "soft":
+            mean = serving.mean_proba(self.estimators_, X, self.classes_)
+            if mean is not None:
+                return mean.astype(self._dtype(), copy=False)
         acc = np.zeros((X.shape[0], self.classes_.shape[0]))
         for p in self._member_outputs(X):
             if self.voting == "soft":

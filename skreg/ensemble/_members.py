@@ -306,7 +306,9 @@ def _serving_key(est):
     """What members must share to run in one kernel call (None: a member
     this path cannot serve, e.g. scikit-learn's MLPs or MC-dropout
     inference, whose predictions are not the deterministic pass)."""
-    if not isinstance(est, BaseMultilayerPerceptron) or not est._serves_deterministically():
+    if not isinstance(est, BaseMultilayerPerceptron):
+        return None
+    if not est._serves_deterministically():
         return None
     p = est._predictor()
     lay = p.layout
@@ -367,17 +369,24 @@ class MemberStack:
             self._plain_for = cached = (classes, plain)
         return cached[1]
 
-    def outputs(self, estimators, X, classes):
-        """Each member's output, as :func:`_member_output` gives it, or None."""
+    def _current(self, estimators, X):
+        """Whether the stacks still hold every member's weights and can
+        serve ``X`` (columns are not drawn from sparse rows)."""
         if not self.ok:
-            return None
+            return False
         sparse = sp.issparse(X)
         for members, _, served, cols in self.groups:
             if cols is not None and sparse:
-                return None
+                return False
             for i, p in zip(members, served, strict=True):
                 if estimators[i]._predictor() is not p:
-                    return None
+                    return False
+        return True
+
+    def outputs(self, estimators, X, classes):
+        """Each member's output, as :func:`_member_output` gives it, or None."""
+        if not self._current(estimators, X):
+            return None
         plain = None if classes is None else self._plain(estimators, classes)
         out = [None] * len(estimators)
         for members, thetas, served, cols in self.groups:
@@ -389,3 +398,15 @@ class MemberStack:
                     est = estimators[i]
                     out[i] = _in_classes(est, est._to_two_columns(raw[j]), classes)
         return out
+
+    def mean_proba(self, estimators, X, classes):
+        """The members' mean probability in float64, summed member by member
+        (as a Python loop over :meth:`outputs` would), from the one kernel
+        call; None unless every member shares one network shape and gives
+        its probabilities in ``classes``' columns as they are."""
+        if len(self.groups) != 1 or not self._current(estimators, X):
+            return None
+        if not all(self._plain(estimators, classes)):
+            return None
+        _, thetas, served, cols = self.groups[0]
+        return predict_members(thetas, served[0], X, cols, mean=True)[1]

@@ -16,6 +16,10 @@ from ..utils._validation import restore_state_on_error
 from ._base import BaseMultilayerPerceptron
 from ._engine import Output, input_gradient, predict_proba
 
+_SOFTMAX, _LOGISTIC, _MULTILABEL = (
+    int(Output.SOFTMAX), int(Output.LOGISTIC), int(Output.MULTILABEL)
+)
+
 
 class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Base class of skreg's MLP classifiers (not for direct use).
@@ -26,10 +30,12 @@ class BaseMLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """
 
     def _out_kind(self):
+        # every request asks this (the serving predictor's check): plain
+        # ints, since converting an IntEnum member costs more than the test
         if self.out_activation_ == "softmax":
-            return int(Output.SOFTMAX)
+            return _SOFTMAX
         # one logistic unit (binary) or one per label (multilabel)
-        return int(Output.LOGISTIC if self.n_outputs_ == 1 else Output.MULTILABEL)
+        return _LOGISTIC if self.n_outputs_ == 1 else _MULTILABEL
 
     def _is_multilabel(self):
         return (

@@ -26,6 +26,9 @@ _LOSSES = {
 }
 
 
+_EXP, _IDENTITY = int(Output.EXP), int(Output.IDENTITY)
+
+
 class BaseMLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     """Base class of skreg's MLP regressors (not for direct use).
 
@@ -41,7 +44,8 @@ class BaseMLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     }
 
     def _out_kind(self):
-        return int(Output.EXP if self.out_activation_ == "exp" else Output.IDENTITY)
+        # plain ints (asked on every request, as the classifier's)
+        return _EXP if self.out_activation_ == "exp" else _IDENTITY
 
     def _validate_xy(self, X, y, reset):
         X, y = validate_data(

@@ -209,7 +209,8 @@ def test_mc_dropout_serving_is_reproducible(digits):
     a = est.predict_proba(X[:9])
     b = np.vstack([est.predict_proba(X[i : i + 1]) for i in range(9)])
     np.testing.assert_allclose(a, b, rtol=1e-12)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict_proba(X[:9]), a)
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.predict_proba(X[:9]), a)
 
 
 def _member_by_member(est, X):
@@ -221,21 +222,39 @@ def _member_by_member(est, X):
         est._serving = serving
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("max_features", [1.0, 0.5])
-def test_bagged_members_run_in_one_call_with_the_same_result(digits, max_features):
+def test_bagged_members_run_in_one_call_with_the_same_result(
+    digits, max_features, dtype
+):
     X, y = digits
+    X = X.astype(dtype)
     member = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3)
-    est = _fit(BaggedMLPClassifier(member, n_estimators=4, max_features=max_features,
+    # nine members: more than numpy's pairwise summation block (eight), so
+    # a mean taken in another order than member by member would show
+    est = _fit(BaggedMLPClassifier(member, n_estimators=9, max_features=max_features,
                                    random_state=0), X, y)  # fmt: skip
     assert est._serving.ok and len(est._serving.groups) == 1
+    # the mean is taken in the kernel call
+    assert est._serving.mean_proba(est.estimators_, X, est.classes_) is not None
     fused = est.predict_proba(X)
+    assert fused.dtype == dtype
     np.testing.assert_array_equal(fused, _member_by_member(est, X))
+    for i in range(3):  # one-row requests (the members' one-row products)
+        row = X[i : i + 1]
+        np.testing.assert_array_equal(
+            est.predict_proba(row), _member_by_member(est, row)
+        )
+    est.set_params(voting="hard")
+    np.testing.assert_array_equal(est.predict_proba(X), _member_by_member(est, X))
+    est.set_params(voting="soft")
     loaded = pickle.loads(pickle.dumps(est))
     assert loaded._serving.ok
     np.testing.assert_array_equal(loaded.predict_proba(X), fused)
     # a member changed after the fit: the ensemble asks each member
     est.estimators_[1].coefs_ = [c * 0.5 for c in est.estimators_[1].coefs_]
     assert est._serving.outputs(est.estimators_, X, est.classes_) is None
+    assert est._serving.mean_proba(est.estimators_, X, est.classes_) is None
     np.testing.assert_array_equal(est.predict_proba(X), _member_by_member(est, X))
 
 

@@ -492,12 +492,13 @@ def predict_proba(X, theta, layout, activation, out_kind, mc=None, seed=0):
     return predictor.proba_mc(X, *mc, seed)
 
 
-def predict_members(thetas, predictor, X, features=None):
+def predict_members(thetas, predictor, X, features=None, mean=False):
     """Deterministic outputs ``(k, n, n_out)`` of ``k`` networks of
     ``predictor``'s shape, activation and output kind whose parameters are
     the rows of ``thetas``, in one kernel call; member ``k`` reads the
     columns ``features[k]`` of a dense ``X`` (all columns when ``features``
-    is None)."""
+    is None).  With ``mean``, returns ``(outputs, mean)``, the second the
+    float64 mean over the members (summed member by member)."""
     first = predictor
     sparse = sp.issparse(X)
     X, csr = kernel_rows(X, first.dtype)
@@ -507,14 +508,23 @@ def predict_members(thetas, predictor, X, features=None):
     if gathered:
         features = as_kernel_array(features, np.int64)
     else:
-        features = np.empty((0, 0), dtype=np.int64)
+        features = _NO_FEATURES
     out = np.empty((thetas.shape[0], n, first.n_out), dtype=first.dtype)
+    acc = np.zeros((n, first.n_out)) if mean else _NO_MEAN
     first.run(
         _inference.predict_members,
         ("members", sparse, gathered),
-        (thetas, net, first.opts, sizes, X, csr, features, gathered, out),
+        (thetas, net, first.opts, sizes, X, csr, features, gathered, out, acc),
     )
-    return out
+    if not mean:
+        return out
+    acc /= thetas.shape[0]
+    return out, acc
+
+
+# the kernels' placeholders for no column subsets and no mean (never written)
+_NO_FEATURES = np.empty((0, 0), dtype=np.int64)
+_NO_MEAN = np.empty((0, 0))
 
 
 def _random_row_hashes(X, csr, d, sparse):

@@ -124,12 +124,16 @@ def predict_rows(theta, net, opts, sizes, X, csr, kid, seed, out):
 
 
 @jit
-def predict_members(thetas, net, opts, sizes, X, csr, features, gathered, out):
+def predict_members(thetas, net, opts, sizes, X, csr, features, gathered, out, mean):
     """Deterministic outputs ``out[k]`` of members ``k`` sharing one network
     shape, with parameters ``thetas[k]``, each reading the columns
     ``features[k]`` of ``X`` (unless ``gathered``, every member reads all of
     them: a dense ``X`` is then not copied, and ``csr`` rows are read as
-    they are)."""
+    they are).  A float64 ``mean`` of ``out[0]``'s shape (zeros) receives
+    the members' sum, added member by member in float64 as an ensemble
+    averages them in Python (the caller divides: under ``arcp`` a division
+    here may become a product by the reciprocal, which rounds otherwise);
+    a ``mean`` with no columns is left alone."""
     n = out.shape[1]
     bs = max(1, min(PREDICT_CHUNK, n))
     ws = _serving_buffers(sizes, bs, thetas.dtype, False)
@@ -137,12 +141,19 @@ def predict_members(thetas, net, opts, sizes, X, csr, features, gathered, out):
     if not gathered:
         for k in range(thetas.shape[0]):
             _rows_into(thetas[k], net, opts, ws, X, csr, kid, 0, 0, out[k])
+    else:
+        d = features.shape[1]
+        Xk = np.empty((n, d), dtype=X.dtype)
+        for k in range(thetas.shape[0]):
+            f = features[k]
+            for i in range(n):
+                for j in range(d):
+                    Xk[i, j] = X[i, f[j]]
+            _rows_into(thetas[k], net, opts, ws, Xk, csr, kid, 0, 0, out[k])
+    if mean.shape[1] == 0:
         return
-    d = features.shape[1]
-    Xk = np.empty((n, d), dtype=X.dtype)
+    n_out = out.shape[2]
     for k in range(thetas.shape[0]):
-        f = features[k]
         for i in range(n):
-            for j in range(d):
-                Xk[i, j] = X[i, f[j]]
-        _rows_into(thetas[k], net, opts, ws, Xk, csr, kid, 0, 0, out[k])
+            for j in range(n_out):
+                mean[i, j] += out[k, i, j]
