@@ -6,7 +6,7 @@ from ._tangent_vectors import (
     image_tangents,
     signal_tangents,
 )
-from .discovery import all_estimators
+from .discovery import all_estimators, skops_trusted_types
 
 # skl2onnx is imported only when a converter is registered (the onnx extra)
 from .onnx import register_converters, to_onnx
@@ -18,5 +18,6 @@ __all__ = [
     "image_tangents",
     "register_converters",
     "signal_tangents",
+    "skops_trusted_types",
     "to_onnx",
 ]

@@ -5,7 +5,7 @@ import inspect
 
 from sklearn.base import BaseEstimator
 
-__all__ = ["all_estimators"]
+__all__ = ["all_estimators", "skops_trusted_types"]
 
 _SUBPACKAGES = ("decomposition", "neural_network", "ensemble", "neighbors", "metrics")
 
@@ -34,3 +34,28 @@ def all_estimators():
             ):
                 found[name] = obj
     return sorted(found.items())
+
+
+def skops_trusted_types():
+    """The types to trust when loading a skreg model with ``skops.io.load``.
+
+    A fitted skreg estimator holds numpy arrays, scikit-learn objects that
+    skops trusts by default, and itself; so the only types
+    ``skops.io.get_untrusted_types`` reports are skreg's estimator classes,
+    under the module where each is defined.  A model that holds something
+    else (a callable given as ``tangents``, a user's own member estimator)
+    reports that too, and skops leaves trusting it to you.
+
+    Returns
+    -------
+    types : list of str
+        ``module.ClassName`` of every public estimator, sorted, in the form
+        ``skops.io.load(path, trusted=types)`` takes.
+
+    Examples
+    --------
+    >>> from skreg.utils import skops_trusted_types
+    >>> "skreg.neural_network._mlp.MLPClassifier" in skops_trusted_types()
+    True
+    """
+    return sorted(f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators())
