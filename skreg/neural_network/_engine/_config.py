@@ -443,8 +443,16 @@ class Predictor:
         """Outputs (probabilities, or predictions for a regression output)
         of the deterministic network on validated ``X`` (a kernel array, or
         a canonical CSR matrix), shape (n, n_out)."""
-        sparse = sp.issparse(X)
-        X, csr = kernel_rows(X, self.dtype)
+        if (
+            type(X) is np.ndarray  # the request path's usual input, as is
+            and X.dtype == self.dtype
+            and X.flags.c_contiguous
+            and X.flags.writeable
+        ):
+            sparse, csr = False, None
+        else:
+            sparse = sp.issparse(X)
+            X, csr = kernel_rows(X, self.dtype)
         net, sizes = self.records(sparse)
         out = np.empty((1, X.shape[0] if csr is None else csr.indptr.shape[0] - 1,
                         self.n_out), dtype=self.dtype)  # fmt: skip
