@@ -2,11 +2,12 @@
 
 import importlib
 import inspect
+import pathlib
 
 import pytest
 
 import skreg
-from skreg.utils import all_estimators
+from skreg.utils import all_estimators, skops_trusted_types
 
 
 def test_version_single_source():
@@ -20,6 +21,24 @@ def test_discovery_finds_estimators():
     names = [name for name, _ in all_estimators()]
     assert names == sorted(set(names))
     assert len(names) >= 1
+
+
+def test_skops_trusted_types_name_every_estimator_and_the_docs_list_them():
+    types = skops_trusted_types()
+    assert len(types) == len(all_estimators())
+    for path, (name, cls) in zip(types, sorted(all_estimators(), key=lambda e: (
+            e[1].__module__, e[1].__qualname__)), strict=True):  # fmt: skip
+        module, _, qualname = path.rpartition(".")
+        assert getattr(importlib.import_module(module), qualname) is cls, name
+    page = pathlib.Path(__file__).parents[1] / "docs" / "user_guide" / "serving.rst"
+    text = page.read_text().split(".. skops-trusted-list", 1)[1].split("::", 1)[1]
+    block = []
+    for line in text.splitlines()[1:]:
+        if line and not line.startswith(" "):
+            break
+        if line.strip():
+            block.append(line.strip())
+    assert block == types
 
 
 @pytest.mark.parametrize("name, cls", all_estimators())
