@@ -289,16 +289,68 @@ def gram_matrix(D, DT, block):
     return G
 
 
+@jit
+def _code_block(X, DT, gram, out, xnorm2, expo, n_active, status, start, stop,
+                k_max, tol, use_tol, eps, mask_arr):  # fmt: skip
+    """Batch-OMP codes of signals ``start:stop`` of ``X`` into ``out``.
+
+    The rows are rescaled one by one by a power of two (see *Scale* in the
+    module docstring), their correlations ``X[start:stop] D^T`` come from
+    one BLAS call (so they are still in cache when the OMP steps read
+    them), then :func:`_omp_block` codes them with a workspace allocated
+    once for the block.  Shared by :func:`batch_omp` (blocks in parallel)
+    and :func:`batch_omp_serial` (blocks in turn), so both give the same
+    bits.
+    """
+    f = X.shape[1]
+    Xs = np.empty((stop - start, f), dtype=X.dtype)
+    for i in range(start, stop):
+        mx = 0.0
+        for t in range(f):
+            a = abs(np.float64(X[i, t]))
+            if not a <= mx:  # also takes NaN, which then sticks
+                mx = a
+        inv = 0.0  # zero signal: stays zero, expo 0
+        if not np.isfinite(mx):
+            status[i] = 4
+        elif mx > 0.0:
+            # 2^e <= mx < 2^(e+1), e clamped so that 2^-e is finite
+            # (denormal signals are scaled up to >= 2^-52 only)
+            e = min(max(math.frexp(mx)[1] - 1, -1022), 1023)
+            expo[i] = e
+            inv = math.ldexp(1.0, -e)
+        acc = 0.0
+        for t in range(f):
+            xt = np.float64(X[i, t]) * inv  # exact: a power of two
+            Xs[i - start, t] = xt
+            acc += xt * xt
+        xnorm2[i] = acc
+    np.dot(Xs, DT, out[start:stop])
+    _omp_block(
+        gram,
+        out,
+        xnorm2,
+        expo,
+        start,
+        stop,
+        k_max,
+        tol,
+        use_tol,
+        eps,
+        mask_arr,
+        n_active,
+        status,
+    )
+
+
 @jit_parallel
 def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
     """Batch-OMP codes of every row of ``X``, in parallel over signal blocks.
 
-    Each block of ``block`` signals is rescaled row by row by a power of two
-    (see *Scale* in the module docstring), computes its correlations
-    ``X[block] D^T`` with one BLAS call (so they are still in cache when the
-    OMP steps read them), then runs :func:`_omp_block` with a workspace
-    allocated once for the block.  Block boundaries are fixed multiples of
-    ``block``, so the codes are bit-identical for any number of threads.
+    Each block of ``block`` signals is coded by :func:`_code_block`.  Block
+    boundaries are fixed multiples of ``block``, so the codes are
+    bit-identical for any number of threads, and to
+    :func:`batch_omp_serial`.
 
     Parameters
     ----------
@@ -327,7 +379,7 @@ def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
     n_active : ndarray of shape (n_samples,), int32
     status : ndarray of shape (n_samples,), int8
     """
-    n, f = X.shape
+    n = X.shape[0]
     m = gram.shape[0]
     out = np.empty((n, m), dtype=gram.dtype)
     xnorm2 = np.empty(n)
@@ -338,44 +390,33 @@ def batch_omp(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
     for b in prange(n_blocks):
         start = b * block
         stop = min(n, start + block)
-        Xs = np.empty((stop - start, f), dtype=X.dtype)
-        for i in range(start, stop):
-            mx = 0.0
-            for t in range(f):
-                a = abs(np.float64(X[i, t]))
-                if not a <= mx:  # also takes NaN, which then sticks
-                    mx = a
-            inv = 0.0  # zero signal: stays zero, expo 0
-            if not np.isfinite(mx):
-                status[i] = 4
-            elif mx > 0.0:
-                # 2^e <= mx < 2^(e+1), e clamped so that 2^-e is finite
-                # (denormal signals are scaled up to >= 2^-52 only)
-                e = min(max(math.frexp(mx)[1] - 1, -1022), 1023)
-                expo[i] = e
-                inv = math.ldexp(1.0, -e)
-            acc = 0.0
-            for t in range(f):
-                xt = np.float64(X[i, t]) * inv  # exact: a power of two
-                Xs[i - start, t] = xt
-                acc += xt * xt
-            xnorm2[i] = acc
-        np.dot(Xs, DT, out[start:stop])
-        _omp_block(
-            gram,
-            out,
-            xnorm2,
-            expo,
-            start,
-            stop,
-            k_max,
-            tol,
-            use_tol,
-            eps,
-            mask_arr,
-            n_active,
-            status,
-        )
+        _code_block(X, DT, gram, out, xnorm2, expo, n_active, status, start,
+                    stop, k_max, tol, use_tol, eps, mask_arr)  # fmt: skip
+    return out, n_active, status
+
+
+@jit
+def batch_omp_serial(X, DT, gram, k_max, tol, use_tol, eps, mask_arr, block):
+    """:func:`batch_omp` on the calling thread, block after block.
+
+    The same blocks through the same :func:`_code_block`, hence the same
+    codes bit for bit; for requests of one block (or ``n_jobs=1``), where
+    starting a parallel region costs more than it saves.  Same parameters
+    and returns as :func:`batch_omp`.
+    """
+    n = X.shape[0]
+    m = gram.shape[0]
+    out = np.empty((n, m), dtype=gram.dtype)
+    xnorm2 = np.empty(n)
+    expo = np.zeros(n, dtype=np.int64)
+    n_active = np.zeros(n, dtype=np.int32)
+    status = np.zeros(n, dtype=np.int8)
+    n_blocks = (n + block - 1) // block
+    for b in range(n_blocks):
+        start = b * block
+        stop = min(n, start + block)
+        _code_block(X, DT, gram, out, xnorm2, expo, n_active, status, start,
+                    stop, k_max, tol, use_tol, eps, mask_arr)  # fmt: skip
     return out, n_active, status
 
 

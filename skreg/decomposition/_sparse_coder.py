@@ -6,9 +6,12 @@ signal is then coded in parallel without touching it again.
 """
 
 import warnings
+import weakref
+from operator import attrgetter, is_
 
 import numba
 import numpy as np
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -17,7 +20,7 @@ from sklearn.base import (
 from sklearn.utils import check_array
 
 from skreg.utils._blas import single_threaded_blas
-from skreg.utils._numba import numba_threads
+from skreg.utils._numba import _n_threads, numba_threads
 from skreg.utils._sklearn_compat import (
     Integral,
     Interval,
@@ -30,7 +33,7 @@ from skreg.utils._sklearn_compat import (
 
 from ..utils._numba import as_kernel_array
 from ..utils._validation import restore_state_on_error
-from ._kernels import batch_omp, gram_matrix
+from ._kernels import batch_omp, batch_omp_serial, gram_matrix
 
 __all__ = ["SparseCoder", "sparse_encode"]
 
@@ -62,6 +65,107 @@ def _validate_dictionary(dictionary, dtype):
     return D
 
 
+_FLOATS = tuple(np.dtype(t) for t in _FLOAT_DTYPES)
+#: Unsigned integers as wide as each float, to compare arrays bit for bit.
+_BITS = {np.dtype(np.float64): np.uint64, np.dtype(np.float32): np.uint32}
+#: Up to this many entries an element-wise finiteness test is the cheaper;
+#: above it, a sum (whose allocation is one number) is tested first.
+_SMALL_CHECK = 4096
+
+
+def _plain_rows(estimator, X, n_features):
+    """``X`` itself when ``validate_data(estimator, X, reset=False,
+    dtype=_FLOAT_DTYPES)`` would return it unchanged and it has
+    ``n_features`` columns (the dictionary's), else None.
+
+    The checks ``validate_data`` makes of a plain float32/float64 array:
+    two dimensions, at least one row, the fitted width if fitted, no
+    feature names expected (an estimator fitted on a DataFrame warns on
+    arrays), and every entry finite unless ``sklearn.set_config(
+    assume_finite=True)``, tested as scikit-learn does (a sum first on
+    large arrays).  Anything else (lists, DataFrames, sparse matrices,
+    other dtypes, NaN) returns None and takes the full path, which
+    converts, warns or raises exactly as before.  The same test as
+    ``skreg.utils._validation.fitted_dense_rows``, except that a
+    SparseCoder need not be fitted: its width is the dictionary's.
+    """
+    if type(X) is not np.ndarray or X.ndim != 2 or X.dtype not in _FLOATS:
+        return None
+    n, d = X.shape
+    state = estimator.__dict__
+    if n < 1 or d != n_features or state.get("n_features_in_", d) != d:
+        return None
+    if "feature_names_in_" in state:
+        return None
+    if not get_config()["assume_finite"]:
+        if X.size <= _SMALL_CHECK:
+            if not np.isfinite(X).all():
+                return None
+        else:
+            with np.errstate(over="ignore"):
+                total = X.sum()
+            if not np.isfinite(total) and not np.isfinite(X).all():
+                return None
+    return X
+
+
+def _same_bits(a, snapshot):
+    """Whether ``a`` is a float ndarray holding exactly ``snapshot``'s bits.
+
+    Bits, not values: ``-0.0`` and ``0.0`` are different dictionaries for
+    the Gram matrix's rounding, so only an untouched array may reuse it.
+    Costs one pass over the dictionary (3 us for 256 x 64 float64), far
+    less than the Gram matrix it guards (``n_atoms^2 n_features``).
+    """
+    if type(a) is not np.ndarray or a.dtype != snapshot.dtype:
+        return False
+    if a.shape != snapshot.shape:
+        return False
+    bits = _BITS[a.dtype]
+    return bool(np.array_equal(a.view(bits), snapshot.view(bits)))
+
+
+class _Prepared:
+    """What ``SparseCoder.transform`` derives from its parameters alone.
+
+    ``params`` are the parameter objects that passed validation (compared
+    by identity: a ``set_params`` or an assignment makes new ones),
+    ``snapshot`` a private copy of the dictionary's contents (in-place
+    edits of the array are seen by :func:`_same_bits`), and ``coders``
+    maps each float dtype the dictionary was validated in to its
+    ``(D^T, D D^T)``.
+    """
+
+    __slots__ = ("params", "snapshot", "n_features", "coders")
+
+    def __init__(self, params, snapshot, coders):
+        self.params = params
+        self.snapshot = snapshot
+        self.n_features = snapshot.shape[1]
+        self.coders = coders
+
+
+#: estimator -> _Prepared.  Kept outside the instance, so that transform
+#: leaves ``__dict__`` unchanged (scikit-learn's check_dict_unchanged),
+#: and clones, copies, pickles and ``get_params`` never carry it; an entry
+#: goes with its estimator (weak keys).
+_PREPARED = weakref.WeakKeyDictionary()
+
+#: estimator class -> getter of all its constructor parameters, in order.
+_PARAM_GETTERS = weakref.WeakKeyDictionary()
+
+
+def _param_values(estimator):
+    cls = type(estimator)
+    getter = _PARAM_GETTERS.get(cls)
+    if getter is None:
+        names = cls._get_param_names()
+        getter = _PARAM_GETTERS[cls] = (
+            attrgetter(*names) if len(names) > 1 else lambda e: (getattr(e, names[0]),)
+        )
+    return getter(estimator)
+
+
 def _check_n_features(X, D):
     if X.shape[1] != D.shape[1]:
         raise ValueError(
@@ -87,45 +191,66 @@ def _resolve_n_nonzero_coefs(n_nonzero_coefs, n_features, n_atoms, name):
 _BLOCK = 128
 
 
-def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs):
+#: dtype -> (sign-clearing mask in the signed integer type as wide as the
+#: float, machine epsilon), the kernels' per-dtype constants.  The masks are
+#: writable arrays (a read-only one would compile other kernel variants)
+#: that the kernels only read.
+_MASK_EPS = {
+    np.dtype(f): (np.array([np.iinfo(i).max], dtype=i), float(np.finfo(f).eps))
+    for f, i in ((np.float64, np.int64), (np.float32, np.int32))
+}
+
+
+def _prepare_dictionary(D, dtype, n_jobs):
+    """``(D^T, D D^T)`` of a validated dictionary in ``dtype``, as the kernels
+    take them.
+
+    ``D^T`` is always a copy (``np.array``, not ``ascontiguousarray``, which
+    returns ``D`` itself when it has one row or one column), so a cached pair
+    never aliases the user's dictionary.  The Gram matrix is bit-identical
+    for any ``n_jobs`` (fixed row blocks, see ``gram_matrix``).
+    """
+    D = as_kernel_array(D, dtype)
+    DT = np.array(D.T, order="C")
+    with single_threaded_blas(), numba_threads(n_jobs), numba.parallel_chunksize(1):
+        gram = gram_matrix(D, DT, 64)
+    return DT, gram
+
+
+def _batch_omp(X, D, n_nonzero_coefs, tol, n_jobs, prepared=None):
     """Batch-OMP codes of the rows of validated ``X`` on validated ``D``.
 
     Returns ``(code, n_active, status)``; see ``_kernels`` for ``status``.
     ``tol`` (if not None) overrides ``n_nonzero_coefs``, as in scikit-learn.
+    ``prepared`` is ``_prepare_dictionary(D, ...)`` if the caller has it.
     """
     dtype = X.dtype
     n_atoms, n_features = D.shape
     # writable C-contiguous arrays: a read-only (memmapped) X or dictionary
     # would compile a second variant of every kernel
     X = as_kernel_array(X, dtype)
-    D = as_kernel_array(D, dtype)
-    DT = np.ascontiguousarray(D.T)
+    if prepared is None:
+        prepared = _prepare_dictionary(D, dtype, n_jobs)
+    DT, gram = prepared
     if tol is None:
         k_max, use_tol, tol = n_nonzero_coefs, False, 0.0
     else:
         # at most rank(D) <= min(n_atoms, n_features) atoms can be independent
         k_max, use_tol = max(1, min(n_atoms, n_features)), True
-    int_type = np.int64 if dtype == np.float64 else np.int32
-    mask = np.array([np.iinfo(int_type).max], dtype=int_type)
+    mask, eps = _MASK_EPS[dtype]
+    args = (X, DT, gram, int(k_max), float(tol), use_tol, eps, mask, _BLOCK)
     # BLAS runs single-threaded inside numba's threads: no oversubscription,
     # and no BLAS worker threads left spinning while the OMP steps run.
     with single_threaded_blas():
+        if X.shape[0] <= _BLOCK or _n_threads(n_jobs) == 1:
+            # one block, or one thread: the same blocks on this thread (the
+            # same codes), without starting a parallel region
+            return batch_omp_serial(*args)
         with numba_threads(n_jobs):
             # blocks are handed out one at a time, so a thread slowed down by
             # other work on the machine does not hold up the others
             with numba.parallel_chunksize(1):
-                gram = gram_matrix(D, DT, 64)
-                return batch_omp(
-                    X,
-                    DT,
-                    gram,
-                    int(k_max),
-                    float(tol),
-                    use_tol,
-                    float(np.finfo(dtype).eps),
-                    mask,
-                    _BLOCK,
-                )
+                return batch_omp(*args)
 
 
 def _warn_premature(status, stacklevel=3):
@@ -156,10 +281,20 @@ def _warn_premature(status, stacklevel=3):
         warnings.warn(PREMATURE, RuntimeWarning, stacklevel=stacklevel)
 
 
-def _encode(X, D, n_nonzero_coefs, tol, n_jobs, name="n_nonzero_coefs"):
+def _encode(
+    X,
+    D,
+    n_nonzero_coefs,
+    tol,
+    n_jobs,
+    name="n_nonzero_coefs",
+    prepared=None,
+    stacklevel=4,
+):
     k = _resolve_n_nonzero_coefs(n_nonzero_coefs, X.shape[1], D.shape[0], name)
-    code, _, status = _batch_omp(X, D, k, tol, n_jobs)
-    _warn_premature(status, stacklevel=4)
+    code, _, status = _batch_omp(X, D, k, tol, n_jobs, prepared)
+    if status.any():  # one test on the usual path: every status 0
+        _warn_premature(status, stacklevel=stacklevel)
     return code
 
 
@@ -360,9 +495,12 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     (scikit-learn always picks one atom first).
 
     Cost of ``transform`` with ``'omp'``: one Gram matrix
-    (``n_components^2 n_features``), one ``X D^T`` product, then per signal
-    and per step ``n_components * step`` multiply-adds; see
-    :func:`sparse_encode`.
+    (``n_components^2 n_features``, kept for the next calls while the
+    parameters and the dictionary's contents are unchanged; see
+    :meth:`transform`), one ``X D^T`` product, then per signal and per step
+    ``n_components * step`` multiply-adds; see :func:`sparse_encode`.
+    Requests of up to 128 signals (or with one thread) run on the calling
+    thread, with the same codes.
 
     References
     ----------
@@ -457,6 +595,54 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             self.n_components_ = D.shape[0]
         return self
 
+    def _prepared(self):
+        """The cached state of the current parameters, or None.
+
+        None unless every parameter is the very object that last passed
+        :meth:`transform`'s full validation and the dictionary still holds
+        the same bits.
+        """
+        try:
+            prep = _PREPARED.get(self)
+        except TypeError:  # a subclass that is not hashable: no cache
+            return None
+        if prep is None or not all(map(is_, _param_values(self), prep.params)):
+            return None
+        if not _same_bits(self.dictionary, prep.snapshot):
+            return None
+        return prep
+
+    def _coder(self, D, dtype):
+        """``(D^T, D D^T)`` of the validated dictionary ``D`` in ``dtype``,
+        remembered for later calls when the dictionary is a float ndarray.
+
+        Called only once the parameters, ``X`` and the dictionary have
+        passed validation for ``dtype``, so a remembered entry vouches for
+        exactly what was checked.
+        """
+        dictionary = self.dictionary
+        cacheable = type(dictionary) is np.ndarray and dictionary.dtype in _FLOATS
+        if not cacheable:
+            return _prepare_dictionary(D, dtype, self.n_jobs)
+        prep = self._prepared()
+        if prep is None:
+            try:
+                old = _PREPARED.get(self)
+            except TypeError:
+                return _prepare_dictionary(D, dtype, self.n_jobs)
+            snapshot = np.array(dictionary, copy=True)
+            # only other parameters changed: the Gram matrices still hold
+            coders = {}
+            if old is not None and _same_bits(snapshot, old.snapshot):
+                coders = old.coders
+            prep = _Prepared(_param_values(self), snapshot, coders)
+            _PREPARED[self] = prep
+        coder = prep.coders.get(dtype)
+        if coder is None:
+            coder = _prepare_dictionary(D, dtype, self.n_jobs)
+            prep.coders[dtype] = coder
+        return coder
+
     def transform(self, X, y=None):
         """Encode the data as a sparse combination of the dictionary atoms.
 
@@ -473,7 +659,24 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X_new : ndarray of shape (n_samples, n_components) or \
                 (n_samples, 2 * n_components) if ``split_sign``
             The codes, in the dtype of ``X``.
+
+        Notes
+        -----
+        With ``'omp'`` the validated dictionary and its Gram matrix are
+        kept between calls, outside the instance, while the parameters are
+        the same objects and the dictionary array holds the same bits
+        (one comparison per call).  A request that is then a plain
+        float32/float64 array of the right width skips scikit-learn's
+        validation (a few microseconds instead of about a hundred); any
+        other input takes the full path, with the same results, warnings
+        and errors.
         """
+        prep = self._prepared() if self.transform_algorithm == "omp" else None
+        if prep is not None:
+            rows = _plain_rows(self, X, prep.n_features)
+            coder = None if rows is None else prep.coders.get(rows.dtype)
+            if coder is not None:
+                return self._split(self._omp(rows, coder))
         # Stateless, like scikit-learn's SparseCoder (requires_fit=False):
         # transform validates everything itself instead of check_is_fitted.
         self._validate_params()
@@ -481,14 +684,7 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         D = self._checked_dictionary(X.dtype)
         _check_n_features(X, D)
         if self.transform_algorithm == "omp":
-            code = _encode(
-                X,
-                D,
-                self.transform_n_nonzero_coefs,
-                self.transform_alpha,
-                self.n_jobs,
-                name="transform_n_nonzero_coefs",
-            )
+            return self._split(self._omp(X, self._coder(D, X.dtype)))
         else:
             from sklearn.decomposition import sparse_encode as sk_sparse_encode
 
@@ -502,13 +698,30 @@ class SparseCoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 n_jobs=self.n_jobs,
                 positive=self.positive_code,
             ).astype(X.dtype, copy=False)
-        if self.split_sign:
-            n_samples, n_atoms = code.shape
-            split = np.empty((n_samples, 2 * n_atoms), dtype=code.dtype)
-            split[:, :n_atoms] = np.maximum(code, 0)
-            split[:, n_atoms:] = -np.minimum(code, 0)
-            code = split
-        return code
+        return self._split(code)
+
+    def _omp(self, X, coder):
+        """OMP codes of validated ``X`` with the prepared ``(D^T, D D^T)``."""
+        DT, gram = coder
+        return _encode(
+            X,
+            DT.T,
+            self.transform_n_nonzero_coefs,
+            self.transform_alpha,
+            self.n_jobs,
+            name="transform_n_nonzero_coefs",
+            prepared=coder,
+            stacklevel=5,  # the caller of transform's set_output wrapper, as before
+        )
+
+    def _split(self, code):
+        if not self.split_sign:
+            return code
+        n_samples, n_atoms = code.shape
+        split = np.empty((n_samples, 2 * n_atoms), dtype=code.dtype)
+        split[:, :n_atoms] = np.maximum(code, 0)
+        split[:, n_atoms:] = -np.minimum(code, 0)
+        return split
 
     def inverse_transform(self, X):
         """Transform codes back to the signal space: ``X @ dictionary``.

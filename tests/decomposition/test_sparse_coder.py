@@ -604,3 +604,288 @@ def test_non_finite_intermediates_have_their_own_status_and_message(rng):
         ValueError, match=r"(?i)non-finite values.*2 signal\(s\).*row 2"
     ):
         _warn_premature(status)
+
+
+# --- serving: the cached dictionary and the lean request path ------------------------
+
+from skreg.decomposition import _sparse_coder as _sc  # noqa: E402
+from skreg.decomposition._kernels import (  # noqa: E402
+    batch_omp,
+    batch_omp_serial,
+    gram_matrix,
+)
+
+
+def _kernel_args(X, D, k, tol):
+    D = np.ascontiguousarray(D)
+    DT = np.array(D.T, order="C")
+    gram = gram_matrix(D, DT, 64)
+    mask, eps = _sc._MASK_EPS[X.dtype]
+    if tol is None:
+        return (X, DT, gram, k, 0.0, False, eps, mask, _sc._BLOCK)
+    return (X, DT, gram, min(D.shape), tol, True, eps, mask, _sc._BLOCK)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 5, 128, 129, 300])
+@pytest.mark.parametrize("tol", [None, 0.05])
+def test_serial_kernel_is_the_parallel_kernel_bit_for_bit(rng, dtype, n, tol):
+    """Small requests run batch_omp_serial: the same blocks through the same
+    block code as the parallel kernel, hence the same codes, counts and
+    statuses (zero signals and duplicate atoms included)."""
+    D = unit_dictionary(rng, 40, 16, dtype)
+    D[7] = D[3]  # a duplicate atom: status 2 somewhere
+    X, _ = planted(rng, n, D, 4)
+    X[0] = 0  # a zero signal: status 1
+    args = _kernel_args(np.ascontiguousarray(X), D, 4, tol)
+    for a, b in zip(batch_omp(*args), batch_omp_serial(*args), strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b, strict=True)
+
+
+def _fresh_codes(D, X, **params):
+    """The codes of a coder that has never run (full validation, new Gram)."""
+    return SparseCoder(D, **params).transform(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(transform_n_nonzero_coefs=3),
+        dict(transform_alpha=0.05),
+        dict(transform_n_nonzero_coefs=2, split_sign=True),
+        dict(transform_n_nonzero_coefs=3, n_jobs=2),
+    ],
+)
+def test_cached_requests_match_the_full_path_bit_for_bit(
+    rng, dtype, params, monkeypatch
+):
+    """Requests after the first skip validation and reuse the Gram matrix,
+    with the codes of a coder that has never run, request by request.
+
+    (Like-sized requests are compared: a row coded alone can differ in the
+    last bit from the same row coded among 128, as it always has, since
+    BLAS computes ``X D^T`` for one row with another kernel.)
+    """
+    D = unit_dictionary(rng, 24, 10, np.float64)
+    X, _ = planted(rng, 300, D, 3)
+    X = X.astype(dtype)
+    ro = X[:7].copy()
+    ro.flags.writeable = False
+    requests = [X[:1], X[3:4], X[:10], X, ro, np.asfortranarray(X[:7])]
+    expected = [_fresh_codes(D, r, **params) for r in requests]
+    coder = SparseCoder(D, **params)
+    np.testing.assert_array_equal(coder.transform(X), expected[3], strict=True)
+    if dtype == np.float64:  # lists become float64
+        # a list (full validation) on the warm coder: its cached Gram
+        np.testing.assert_array_equal(coder.transform(X.tolist()), expected[3])
+    # from now on plain arrays skip scikit-learn's validation entirely
+    monkeypatch.setattr(_sc, "validate_data", _fail("validate_data"))
+    monkeypatch.setattr(_sc, "_prepare_dictionary", _fail("a new Gram matrix"))
+    for r, want in zip(requests, expected, strict=True):
+        np.testing.assert_array_equal(coder.transform(r), want, strict=True)
+
+
+def _fail(what):
+    def fail(*args, **kwargs):
+        raise AssertionError(f"{what} on a cached request")
+
+    return fail
+
+
+def test_cache_follows_the_dictionary_and_the_parameters(rng):
+    D = unit_dictionary(rng, 20, 8, np.float64)
+    X = rng.standard_normal((6, 8))
+    coder = SparseCoder(D, transform_n_nonzero_coefs=2)
+    coder.transform(X)
+    # the dictionary edited in place: new bits, new Gram
+    D[3] *= -1
+    D[5, 0] += 0.25
+    np.testing.assert_array_equal(coder.transform(X), _fresh_codes(D.copy(), X,
+                                  transform_n_nonzero_coefs=2))  # fmt: skip
+    # a signed zero is another dictionary, bit for bit
+    D[2, 1] = 0.0
+    coder.transform(X)
+    D[2, 1] = -0.0
+    np.testing.assert_array_equal(coder.transform(X), _fresh_codes(D.copy(), X,
+                                  transform_n_nonzero_coefs=2))  # fmt: skip
+    # another dictionary object, other parameters
+    D2 = unit_dictionary(rng, 20, 8, np.float64)
+    coder.set_params(dictionary=D2)
+    np.testing.assert_array_equal(coder.transform(X), _fresh_codes(D2, X,
+                                  transform_n_nonzero_coefs=2))  # fmt: skip
+    coder.set_params(transform_n_nonzero_coefs=4, split_sign=True)
+    np.testing.assert_array_equal(
+        coder.transform(X),
+        _fresh_codes(D2, X, transform_n_nonzero_coefs=4, split_sign=True),
+    )
+    coder.transform_alpha = 0.5  # plain assignment, no set_params
+    np.testing.assert_array_equal(
+        coder.transform(X),
+        _fresh_codes(D2, X, transform_n_nonzero_coefs=4, split_sign=True,
+                     transform_alpha=0.5),
+    )  # fmt: skip
+    # a dictionary of another width, after a fit on the old one
+    coder = SparseCoder(D2, transform_n_nonzero_coefs=2).fit(X)
+    coder.transform(X)
+    coder.set_params(dictionary=unit_dictionary(rng, 20, 9, np.float64))
+    with pytest.raises(ValueError, match=r"9 features.*expecting 8"):
+        coder.transform(rng.standard_normal((2, 9)))
+
+
+def test_cache_is_not_part_of_the_estimator(rng):
+    import copy
+    import pickle
+
+    from sklearn.base import clone
+
+    D = unit_dictionary(rng, 20, 8, np.float64)
+    X = rng.standard_normal((5, 8))
+    coder = SparseCoder(D, transform_n_nonzero_coefs=2).fit(X)
+    before = dict(vars(coder))
+    code = coder.transform(X)
+    code_again = coder.transform(X)
+    assert vars(coder).keys() == before.keys()
+    assert all(vars(coder)[k] is v for k, v in before.items())
+    assert coder.get_params()["dictionary"] is D
+    assert coder in _sc._PREPARED
+    for other in (
+        pickle.loads(pickle.dumps(coder)),
+        copy.deepcopy(coder),
+        clone(coder),
+    ):
+        assert other not in _sc._PREPARED
+        np.testing.assert_array_equal(other.transform(X), code, strict=True)
+    np.testing.assert_array_equal(code_again, code, strict=True)
+    del coder
+    import gc
+
+    gc.collect()
+    assert len([k for k in _sc._PREPARED.keys() if k.dictionary is D]) == 0
+
+
+def _error(call):
+    """``(type, message)`` of what ``call()`` raises, or None."""
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - compared, not swallowed
+        return type(exc), str(exc)
+    return None
+
+
+def test_bad_requests_get_the_same_errors_after_a_cached_one(rng):
+    import pandas as pd
+    from sklearn import config_context
+
+    D = unit_dictionary(rng, 12, 6, np.float64)
+    X = rng.standard_normal((4, 6))
+    nan = X.copy()
+    nan[1, 2] = np.nan
+    inf = X.copy()
+    inf[0, 0] = np.inf
+    bad = {
+        "nan": nan,
+        "inf": inf,
+        "inf float32": inf.astype(np.float32),
+        "narrow": X[:, :5],
+        "wide": np.hstack([X, X]),
+        "empty": X[:0],
+        "1-D": X[0],
+        "3-D": X[None],
+        "strings": np.array([["a"] * 6]),
+        "complex": X.astype(complex),
+        "object": X.astype(object),
+        "list": X.tolist(),
+        "float16": X.astype(np.float16),
+        "int": (X * 10).astype(int),
+        "big float32 row": np.full((1, 6), 3e38, dtype=np.float32),
+    }
+    for fitted in (False, True):
+        warm = SparseCoder(D, transform_n_nonzero_coefs=2)
+        if fitted:
+            warm.fit(X)
+        warm.transform(X)
+        warm.transform(X.astype(np.float32))
+        for name, value in bad.items():
+            cold = SparseCoder(D, transform_n_nonzero_coefs=2)
+            if fitted:
+                cold.fit(X)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # warnings compared as errors
+                expected = _error(lambda c=cold, v=value: c.transform(v))
+                got = _error(lambda w=warm, v=value: w.transform(v))
+                assert got == expected, name
+        # NaN passed through by assume_finite reaches the kernel either way
+        with config_context(assume_finite=True):
+            cold = SparseCoder(D, transform_n_nonzero_coefs=2)
+            expected = _error(lambda c=cold: c.transform(nan))
+            assert expected is not None
+            assert _error(lambda w=warm: w.transform(nan)) == expected
+    # a coder fitted on a DataFrame warns on arrays, cached or not
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    warm = SparseCoder(D, transform_n_nonzero_coefs=2).fit(frame)
+    warm.transform(frame)
+    with pytest.warns(UserWarning, match="feature names"):
+        warm.transform(X)
+    # invalid parameters set after a cached request
+    for attr, value in [
+        ("transform_n_nonzero_coefs", 0),
+        ("transform_n_nonzero_coefs", 13),
+        ("positive_code", True),
+        ("transform_algorithm", "nope"),
+        ("split_sign", 1),
+        ("dictionary", np.zeros((3, 6))),
+    ]:
+        warm = SparseCoder(D, transform_n_nonzero_coefs=2)
+        warm.transform(X)
+        setattr(warm, attr, value)
+        cold = SparseCoder(D, transform_n_nonzero_coefs=2)
+        setattr(cold, attr, value)
+        expected = _error(lambda c=cold: c.transform(X))
+        assert expected is not None, attr
+        assert _error(lambda w=warm: w.transform(X)) == expected, attr
+    # a dictionary edited in place into an invalid one
+    D2 = D.copy()
+    warm = SparseCoder(D2, transform_n_nonzero_coefs=2)
+    warm.transform(X)
+    D2[4] = 0.0
+    with pytest.raises(ValueError, match=r"zero atom.*row 4"):
+        warm.transform(X)
+    D2[4] = np.nan
+    with pytest.raises(ValueError, match=r"dictionary contains NaN"):
+        warm.transform(X)
+
+
+def test_premature_warning_on_a_cached_request(rng):
+    D = unit_dictionary(rng, 10, 6, np.float64)
+    coder = SparseCoder(D, transform_n_nonzero_coefs=2)
+    coder.transform(rng.standard_normal((3, 6)))
+    with pytest.warns(RuntimeWarning, match="ended prematurely"):
+        code = coder.transform(np.zeros((1, 6)))
+    np.testing.assert_array_equal(code, 0)
+
+
+def test_concurrent_cached_requests_match_sequential_ones(rng):
+    import threading
+
+    D = unit_dictionary(rng, 30, 12, np.float64)
+    X, _ = planted(rng, 64, D, 3)
+    coder = SparseCoder(D, transform_n_nonzero_coefs=3)
+    want = [SparseCoder(D, transform_n_nonzero_coefs=3).transform(X[i : i + 1])
+            for i in range(len(X))]  # fmt: skip
+    got = [None] * len(X)
+    barrier = threading.Barrier(4)
+
+    def worker(t):
+        barrier.wait()  # the first requests race to fill the cache
+        for i in range(t, len(X), 4):
+            got[i] = coder.transform(X[i : i + 1])
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b, strict=True)
