@@ -606,3 +606,189 @@ def knn_tangent_exact_lanes(
                 best_j[pos] = t
                 if filled < k:
                     filled += 1
+
+
+# --------------------------------------------------------------------------
+# Query smoothing and raw tangents: scipy.ndimage's arithmetic, without its
+# per-call overhead
+# --------------------------------------------------------------------------
+#
+# ``skreg.utils._tangent_vectors`` smooths and differentiates with
+# ``scipy.ndimage.gaussian_filter`` / ``gaussian_filter1d`` (mode
+# 'constant', cval 0), which cost about 200 us per call of Python overhead,
+# most of a 1-row query.  The kernels below redo the same computation:
+# ``correlate1d`` down the columns (axis 1, y) then along the rows (axis 2,
+# x), as ``gaussian_filter`` does for ``axes=(1, 2)``, each pass
+# accumulated in float64 and stored in the data's dtype, then the tangent
+# formulas in the data's dtype.  Every operation is scipy's, in scipy's
+# order (the loop of ``NI_Correlate1D`` in scipy/ndimage/src/ni_filters.c:
+# the centre tap first, then the pairs of taps from the outermost in,
+# summed before the multiplication for a symmetric or antisymmetric
+# kernel), so the results are bit-identical where scipy's C loop is
+# compiled without fused multiply-adds (the x86-64 wheels; the caller
+# checks on a probe and falls back to scipy otherwise).  For that reason
+# these kernels are compiled without fast-math (``jit(fastmath=False)``,
+# an override the presets accept): ``contract`` would fuse the
+# multiply-adds and ``reassoc`` reorder the sums.  The weights are the
+# Gaussian derivative filters of Simard et al. (see
+# ``skreg.utils._tangent_vectors``), built by scipy's own
+# ``_gaussian_kernel1d``.
+
+
+@jit(inline="always", fastmath=False)
+def _correlate(P, dy, dx, fw, r, sym, acc, out):
+    """scipy's ``NI_Correlate1D`` on every line of a zero-padded block.
+
+    ``P`` (float64) holds the input with ``r`` zero lines (cval) before
+    and after it along the filtered axis: ``(dy, dx) = (1, 0)`` filters
+    down the columns (``P`` is ``(h + 2 r, w)``), ``(0, 1)`` along the
+    rows (``(h, w + 2 r)``).  ``fw`` are the ``2 r + 1`` weights passed to
+    ``correlate1d`` (centre ``fw[r]``), ``sym`` scipy's class of them (1
+    symmetric, -1 antisymmetric, 0 neither).  Each output is accumulated
+    in float64 in scipy's order in ``acc`` (the centre tap, then the taps
+    from the outermost in), then stored in ``out``'s dtype.  Loops run
+    along the rows, so the independent outputs vectorise without changing
+    any one sum.
+    """
+    h, w = out.shape
+    for y in range(h):
+        for x in range(w):
+            if sym == 0:
+                acc[y, x] = P[y + 2 * r * dy, x + 2 * r * dx] * fw[2 * r]
+            else:
+                acc[y, x] = P[y + r * dy, x + r * dx] * fw[r]
+    if sym > 0:
+        for jj in range(-r, 0):
+            wj = fw[r + jj]
+            for y in range(h):
+                for x in range(w):
+                    a = P[y + (r + jj) * dy, x + (r + jj) * dx]
+                    b = P[y + (r - jj) * dy, x + (r - jj) * dx]
+                    acc[y, x] += (a + b) * wj
+    elif sym < 0:
+        for jj in range(-r, 0):
+            wj = fw[r + jj]
+            for y in range(h):
+                for x in range(w):
+                    a = P[y + (r + jj) * dy, x + (r + jj) * dx]
+                    b = P[y + (r - jj) * dy, x + (r - jj) * dx]
+                    acc[y, x] += (a - b) * wj
+    else:
+        for jj in range(-r, r):
+            wj = fw[r + jj]
+            for y in range(h):
+                for x in range(w):
+                    acc[y, x] += P[y + (r + jj) * dy, x + (r + jj) * dx] * wj
+    for y in range(h):
+        for x in range(w):
+            out[y, x] = acc[y, x]
+
+
+@jit(inline="always", fastmath=False)
+def _tangents_into(codes, xc, yc, ix, iy, T):
+    """The tangents ``codes`` (indices in ``IMAGE_TRANSFORMS``) from the
+    derivative images ``ix``, ``iy``, in their dtype, as ``image_tangents``
+    writes them with numpy; ``T`` is ``(k, h, w)``."""
+    h, w = ix.shape
+    for t in range(codes.shape[0]):
+        code = codes[t]
+        out = T[t]
+        for y in range(h):
+            yy = yc[y]
+            for x in range(w):
+                gx, gy, xx = ix[y, x], iy[y, x], xc[x]
+                if code == 0:  # translate_x
+                    v = gx
+                elif code == 1:  # translate_y
+                    v = gy
+                elif code == 2:  # rotate
+                    v = yy * gx - xx * gy
+                elif code == 3:  # scale
+                    v = xx * gx + yy * gy
+                elif code == 4:  # parallel_hyperbolic
+                    v = xx * gx - yy * gy
+                elif code == 5:  # diagonal_hyperbolic
+                    v = yy * gx + xx * gy
+                else:  # thickening
+                    v = gx * gx + gy * gy
+                out[y, x] = v
+
+
+@jit(fastmath=False)
+def image_space(X, h, w, f0, s0, f1, s1, xc, yc, codes, S, T):
+    """Smoothed images and raw image tangents of the rows of ``X``.
+
+    ``S[i]`` is ``smooth_images(X[i])`` and ``T[i, k]`` the tangent
+    ``codes[k]`` of ``image_tangents(X[i])``, from the order-0 and order-1
+    Gaussian weights ``f0``, ``f1`` (as passed to ``correlate1d``, with
+    scipy's symmetry classes ``s0``, ``s1``) and the centred coordinates
+    ``xc`` (``w``), ``yc`` (``h``) in the data's dtype: down the columns
+    first (order 0 for the smoothed image and ``ix``, order 1 for ``iy``),
+    then along the rows, as ``gaussian_filter(..., axes=(1, 2))``.  ``T``
+    may have no tangent rows (then only ``S`` is computed).  Serial.
+    """
+    n = X.shape[0]
+    r = f0.shape[0] // 2
+    k = codes.shape[0]
+    dt = S.dtype
+    Py = np.zeros((h + 2 * r, w))  # zero lines: mode 'constant', cval 0
+    Px = np.zeros((h, w + 2 * r))
+    acc = np.empty((h, w))
+    A = np.empty((h, w), dtype=dt)  # order 0 down the columns
+    B = np.empty((h, w), dtype=dt)  # order 1 down the columns
+    ix = np.empty((h, w), dtype=dt)
+    iy = np.empty((h, w), dtype=dt)
+    for i in range(n):
+        img = X[i]
+        for y in range(h):
+            for x in range(w):
+                Py[r + y, x] = img[y * w + x]
+        _correlate(Py, 1, 0, f0, r, s0, acc, A)
+        for y in range(h):
+            for x in range(w):
+                Px[y, r + x] = A[y, x]
+        _correlate(Px, 0, 1, f0, r, s0, acc, S[i].reshape(h, w))
+        if k == 0:
+            continue
+        _correlate(Px, 0, 1, f1, r, s1, acc, ix)
+        _correlate(Py, 1, 0, f1, r, s1, acc, B)
+        for y in range(h):
+            for x in range(w):
+                Px[y, r + x] = B[y, x]
+        _correlate(Px, 0, 1, f0, r, s0, acc, iy)
+        _tangents_into(codes, xc, yc, ix, iy, T[i].reshape(k, h, w))
+
+
+@jit(fastmath=False)
+def signal_space(X, f0, s0, f1, s1, u, codes, S, T):
+    """Smoothed signals and raw signal tangents of the rows of ``X``.
+
+    As :func:`image_space` for ``smooth_signals`` and ``signal_tangents``
+    (one pass along each signal; ``codes`` index ``SIGNAL_TRANSFORMS``:
+    shift, dilation, thickening; ``u`` the centred sample positions in the
+    data's dtype).  Serial.
+    """
+    n, length = X.shape
+    r = f0.shape[0] // 2
+    k = codes.shape[0]
+    dt = S.dtype
+    P = np.zeros((1, length + 2 * r))
+    acc = np.empty((1, length))
+    slope = np.empty((1, length), dtype=dt)
+    for i in range(n):
+        for t in range(length):
+            P[0, r + t] = X[i, t]
+        _correlate(P, 0, 1, f0, r, s0, acc, S[i].reshape(1, length))
+        if k == 0:
+            continue
+        _correlate(P, 0, 1, f1, r, s1, acc, slope)
+        for j in range(k):
+            code = codes[j]
+            for t in range(length):
+                v = slope[0, t]
+                if code == 0:  # shift
+                    T[i, j, t] = v
+                elif code == 1:  # dilation
+                    T[i, j, t] = u[t] * v
+                else:  # thickening
+                    T[i, j, t] = v * v

@@ -4,18 +4,21 @@
 planes, is in ``_classification.py``.
 """
 
+import functools
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_array
 
-from ..utils._numba import numba_threads
+from ..utils._numba import as_kernel_array, numba_threads
 from ..utils._sklearn_compat import (
     Interval,
     StrOptions,
     validate_params,
 )
 from ..utils._tangent_vectors import (
+    IMAGE_TRANSFORMS,
+    SIGNAL_TRANSFORMS,
     _check_sigma,
     smooth_images,
     smooth_signals,
@@ -23,7 +26,9 @@ from ..utils._tangent_vectors import (
 from ..utils._tangent_vectors import raw_tangents as _raw_tangents
 from ..utils._tangent_vectors import resolve_geometry as _resolve_geometry
 from ._kernels import (
+    image_space,
     orthonormal_planes,
+    signal_space,
     tangent_distance_all,
 )
 
@@ -62,6 +67,115 @@ def _distance_space(X, image_shape, sigma):
     if image_shape is None:
         return smooth_signals(X, sigma)
     return smooth_images(X, image_shape, sigma)
+
+
+def _query_space(X, image_shape, transforms, sigma, with_tangents):
+    """``(_distance_space(X), raw tangents or None)`` of C-contiguous float
+    rows ``X``: what a query block needs, in one kernel call.
+
+    The same numbers as ``_distance_space`` and ``_raw_tangents`` (see
+    ``_kernels.image_space``), without scipy.ndimage's per-call overhead
+    (about 200 us for one 8 x 8 image, against 2 us); where the kernel is
+    not known to agree bit for bit (:func:`_filters` returns None) those
+    functions are called instead.
+    """
+    filters = None
+    # a float or an int: scipy computes the same weights from sigma as from
+    # float(sigma) (not so for a numpy float32 sigma, which takes scipy)
+    if isinstance(sigma, float | int) and not isinstance(sigma, bool):
+        names = tuple(transforms) if with_tangents else ()
+        filters = _filters(sigma, image_shape, X.shape[1], names, X.dtype)
+    if filters is None:
+        xb = _distance_space(X, image_shape, sigma)
+        if not with_tangents:
+            return xb, None
+        return xb, _raw_tangents(X, image_shape, transforms, sigma)
+    return _apply_filters(filters, X, image_shape)
+
+
+def _apply_filters(filters, X, image_shape):
+    f0, s0, f1, s1, coords, codes = filters
+    X = as_kernel_array(X, X.dtype)  # a read-only block: no second variant
+    n, n_features = X.shape
+    S = np.empty((n, n_features), dtype=X.dtype)
+    T = np.empty((n, len(codes), n_features), dtype=X.dtype)
+    if image_shape is None:
+        signal_space(X, f0, s0, f1, s1, coords[0], codes, S, T)
+    else:
+        h, w = image_shape
+        image_space(X, h, w, f0, s0, f1, s1, coords[0], coords[1], codes, S, T)
+    return S, (T if len(codes) else None)
+
+
+def _passed_weights(sigma, order):
+    """The weights ``gaussian_filter1d(sigma, order)`` passes to
+    ``correlate1d`` (default truncate 4.0), and scipy's symmetry class of
+    them (``NI_Correlate1D``: 1 symmetric, -1 antisymmetric, 0 neither, to
+    within ``DBL_EPSILON``)."""
+    from scipy.ndimage._filters import _gaussian_kernel1d
+
+    sigma = float(sigma)
+    radius = int(4.0 * sigma + 0.5)
+    fw = np.ascontiguousarray(_gaussian_kernel1d(sigma, order, radius)[::-1])
+    fw = fw.astype(np.float64)
+    eps = np.finfo(np.float64).eps
+    left, right = fw[:radius][::-1], fw[radius + 1 :]  # fw[-l], fw[+l], l >= 1
+    if np.all(np.abs(right - left) <= eps):
+        return fw, 1
+    if np.all(np.abs(right + left) <= eps):
+        return fw, -1
+    return fw, 0
+
+
+def _build_filters(sigma, image_shape, n_features, names, dtype):
+    """The arguments of ``_kernels.image_space`` / ``signal_space`` for
+    this geometry (weights, symmetry classes, centred coordinates, transform
+    codes), or None for a sigma ``gaussian_filter`` treats as zero (it then
+    copies the image) or a scipy without ``_gaussian_kernel1d``."""
+    dtype = np.dtype(dtype)
+    if not (np.isfinite(float(sigma)) and sigma > 1e-15):
+        return None
+    try:
+        (f0, s0), (f1, s1) = _passed_weights(sigma, 0), _passed_weights(sigma, 1)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
+
+    def centred(n):  # the coordinates of _tangent_vectors, in the dtype
+        return (np.arange(n) - (n - 1) / 2).astype(dtype)
+
+    if image_shape is None:
+        codes = [SIGNAL_TRANSFORMS.index(name) for name in names]
+        coords = (centred(n_features),)
+    else:
+        codes = [IMAGE_TRANSFORMS.index(name) for name in names]
+        coords = (centred(image_shape[1]), centred(image_shape[0]))
+    return f0, s0, f1, s1, coords, np.array(codes, dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=32, typed=True)
+def _filters(sigma, image_shape, n_features, names, dtype):
+    """:func:`_build_filters`, or None when the kernels do not reproduce
+    scipy.ndimage bit for bit on a probe (another scipy, or a build whose
+    C loop fuses multiply-adds): queries then go through scipy itself, so
+    their results never depend on which path computed them.
+
+    Cached per geometry (and type of ``sigma``): building and checking
+    costs about a millisecond.
+    """
+    filters = _build_filters(sigma, image_shape, n_features, names, dtype)
+    if filters is None:
+        return None
+    # the probe: signed values of several magnitudes, zeros and a blank row
+    rng = np.random.default_rng(0)
+    probe = rng.standard_normal((3, n_features)) * np.array([[1.0], [1e-3], [0.0]])
+    probe[0, ::5] = 0.0
+    probe = np.ascontiguousarray(probe, dtype=dtype)
+    S, T = _apply_filters(filters, probe, image_shape)
+    if not np.array_equal(S, _distance_space(probe, image_shape, sigma)):
+        return None
+    if names and not np.array_equal(T, _raw_tangents(probe, image_shape, names, sigma)):
+        return None
+    return filters
 
 
 def _tangent_planes(X, image_shape, transforms, sigma):

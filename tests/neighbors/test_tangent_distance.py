@@ -426,3 +426,207 @@ def test_kneighbors_graph_follows_the_sparse_interface_setting(digits):
     with sklearn.config_context(sparse_interface="sparray"):
         assert isinstance(clf.kneighbors_graph(), sp.csr_array)
     assert isinstance(clf.kneighbors_graph(), sp.csr_matrix)
+
+
+# --- serving: query tangents without scipy's overhead, lean validation ---------------
+
+from sklearn.exceptions import NotFittedError  # noqa: E402
+
+from skreg.neighbors import _classification as _clf  # noqa: E402
+from skreg.neighbors import _tangent_distance as _td  # noqa: E402
+from skreg.utils._tangent_vectors import (  # noqa: E402
+    IMAGE_TRANSFORMS,
+    SIGNAL_TRANSFORMS,
+)
+
+
+def _scipy_query_space(X, image_shape, transforms, sigma, with_tangents):
+    """The query path as it was: scipy.ndimage for every block."""
+    xb = _td._distance_space(X, image_shape, sigma)
+    if not with_tangents:
+        return xb, None
+    return xb, _td._raw_tangents(X, image_shape, transforms, sigma)
+
+
+_GEOMETRIES = [
+    ((8, 8), IMAGE_TRANSFORMS),
+    ((5, 7), ("rotate", "thickening", "translate_y")),
+    ((1, 6), IMAGE_TRANSFORMS),
+    ((9, 1), ("scale", "translate_x")),
+    ((2, 3), ("diagonal_hyperbolic", "parallel_hyperbolic")),
+    (None, SIGNAL_TRANSFORMS),
+    (None, ("thickening", "shift")),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sigma", [0.1, 0.5, 1.3, 3.0, 1])
+@pytest.mark.parametrize("geometry", _GEOMETRIES, ids=lambda g: str(g[0]))
+def test_query_tangents_are_scipys_bit_for_bit(rng, dtype, sigma, geometry):
+    """The numba smoothing/tangent kernels give scipy.ndimage's numbers:
+    within rounding of the float64 sums anywhere, bit for bit where the
+    probe found them to (x86-64 scipy wheels: every case here)."""
+    image_shape, names = geometry
+    n_features = 11 if image_shape is None else image_shape[0] * image_shape[1]
+    X = rng.standard_normal((6, n_features)) * rng.choice([1e-3, 1.0, 1e3], (6, 1))
+    X[0] = 0.0
+    X = X.astype(dtype)
+    want_S, want_T = _scipy_query_space(X, image_shape, names, sigma, True)
+    filters = _td._build_filters(sigma, image_shape, n_features, names, dtype)
+    S, T = _td._apply_filters(filters, X, image_shape)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    scale = np.abs(X).max()
+    np.testing.assert_allclose(S, want_S, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(T, want_T, rtol=rtol, atol=rtol * scale**2)
+    assert _td._filters(sigma, image_shape, n_features, names, np.dtype(dtype))
+    for with_tangents in (True, False):
+        S, T = _td._query_space(X, image_shape, names, sigma, with_tangents)
+        np.testing.assert_array_equal(S, want_S, strict=True)
+        if with_tangents:
+            np.testing.assert_array_equal(T, want_T, strict=True)
+        else:
+            assert T is None
+
+
+def test_query_tangents_fall_back_to_scipy_where_they_differ(monkeypatch, rng):
+    """A sigma scipy treats as zero, a numpy float32 sigma (scipy derives
+    other weights from it) and a platform where the probe disagrees all
+    take scipy itself."""
+    X = rng.random((3, 64))
+    for sigma in (1e-16, np.float32(0.5)):
+        want = _scipy_query_space(X, (8, 8), IMAGE_TRANSFORMS, sigma, True)
+        got = _td._query_space(X, (8, 8), IMAGE_TRANSFORMS, sigma, True)
+        np.testing.assert_array_equal(got[0], want[0], strict=True)
+        np.testing.assert_array_equal(got[1], want[1], strict=True)
+    assert _td._build_filters(1e-16, (8, 8), 64, IMAGE_TRANSFORMS, np.float64) is None
+    # a kernel that disagrees with scipy on the probe is never used
+    _td._filters.cache_clear()
+    real = _td._apply_filters
+
+    def off_by_one_ulp(filters, X, image_shape):
+        S, T = real(filters, X, image_shape)
+        return np.nextafter(S, np.inf), T
+
+    monkeypatch.setattr(_td, "_apply_filters", off_by_one_ulp)
+    try:
+        assert _td._filters(0.7, (8, 8), 64, IMAGE_TRANSFORMS, np.float64) is None
+        S, _ = _td._query_space(X, (8, 8), IMAGE_TRANSFORMS, 0.7, True)
+        np.testing.assert_array_equal(S, _td._distance_space(X, (8, 8), 0.7))
+    finally:
+        _td._filters.cache_clear()
+
+
+def _outputs(clf, Xq):
+    out = {"proba": clf.predict_proba(Xq), "pred": clf.predict(Xq)}
+    out["dist"], out["ind"] = clf.kneighbors(Xq)
+    out["rows"] = np.vstack([clf.predict_proba(Xq[i : i + 1]) for i in range(25)])
+    return out
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(n_neighbors=1),
+        dict(sided="one"),
+        dict(n_candidates=None, n_neighbors=3),
+        dict(weights="distance"),
+    ],
+    ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default",
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_digits_answers_are_the_scipy_paths_bit_for_bit(digits, params, dtype,
+                                                         monkeypatch):  # fmt: skip
+    """Predictions, probabilities and neighbour distances on load_digits
+    are those of the previous query path (scipy tangents, full validation,
+    products of the training set recomputed per call), bit for bit, for
+    whole batches and for one row at a time."""
+    X, y = digits
+    X = X.astype(dtype)
+    Xq = np.vstack([X[1200:1400], X[:20]])  # unseen digits and training digits
+    clf = TangentDistanceKNN(**params).fit(X[:1200], y[:1200])
+    fast = _outputs(clf, Xq)
+    monkeypatch.setattr(_clf, "_query_space", _scipy_query_space)
+    monkeypatch.setattr(_clf, "fitted_dense_rows", lambda est, X: None)
+    del clf._fit_sq_norms, clf._fit_ty  # as a model pickled before them
+    slow = _outputs(clf, Xq)
+    for key in fast:
+        np.testing.assert_array_equal(fast[key], slow[key], err_msg=key, strict=True)
+
+
+def test_signal_answers_are_the_scipy_paths_bit_for_bit(rng, monkeypatch):
+    X = rng.standard_normal((150, 30))
+    y = (X[:, :5].sum(axis=1) > 0).astype(int)
+    clf = TangentDistanceKNN(sigma=0.8).fit(X[:120], y[:120])
+    fast = _outputs(clf, X[120:])
+    monkeypatch.setattr(_clf, "_query_space", _scipy_query_space)
+    slow = _outputs(clf, X[120:])
+    for key in fast:
+        np.testing.assert_array_equal(fast[key], slow[key], err_msg=key, strict=True)
+
+
+def test_bad_queries_get_the_same_errors_as_the_full_path(digits, monkeypatch):
+    import pandas as pd
+
+    X, y = digits
+    clf = TangentDistanceKNN(n_neighbors=3).fit(X[:100], y[:100])
+    nan = X[:3].copy()
+    nan[1, 7] = np.nan
+    bad = {
+        "nan": nan,
+        "inf": np.where(nan != nan, np.inf, nan),
+        "narrow": X[:3, :63],
+        "empty": X[:0],
+        "1-D": X[0],
+        "3-D": X[None, :3],
+        "strings": np.array([["a"] * 64]),
+        "complex": X[:2].astype(complex),
+        "list": X[:2].tolist(),
+        "float16": X[:2].astype(np.float16),
+        "float32": X[:2].astype(np.float32),
+        "frame": pd.DataFrame(X[:2]),
+    }
+
+    def outcome(call):
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - compared, not swallowed
+            return type(exc), str(exc)
+
+    fast = {k: outcome(lambda v=v: clf.predict_proba(v)) for k, v in bad.items()}
+    fast_kn = {k: outcome(lambda v=v: clf.kneighbors(v)) for k, v in bad.items()}
+    monkeypatch.setattr(_clf, "fitted_dense_rows", lambda est, X: None)
+    for k, v in bad.items():
+        slow = outcome(lambda v=v: clf.predict_proba(v))
+        if isinstance(slow, tuple):
+            assert fast[k] == slow, k
+        else:
+            np.testing.assert_array_equal(fast[k], slow, err_msg=k)
+        slow = outcome(lambda v=v: clf.kneighbors(v))
+        if isinstance(slow[0], type):
+            assert fast_kn[k] == slow, k
+        else:
+            np.testing.assert_array_equal(fast_kn[k][0], slow[0], err_msg=k)
+    assert fast["nan"][0] is ValueError and "NaN" in fast["nan"][1]
+    with pytest.raises(NotFittedError):
+        TangentDistanceKNN().predict_proba(X[:1])
+    # fitted on a DataFrame: arrays warn, on the fast path too
+    frame = pd.DataFrame(X[:100], columns=[f"p{i}" for i in range(64)])
+    clf = TangentDistanceKNN(n_neighbors=3).fit(frame, y[:100])
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X[:1])
+
+
+def test_query_path_leaves_the_model_unchanged(digits):
+    """predict adds nothing to the instance (the kernels' arguments are
+    cached per geometry, outside it) and a pickled model answers alike."""
+    import pickle
+
+    X, y = digits
+    clf = TangentDistanceKNN().fit(X[:200], y[:200])
+    before = dict(vars(clf))
+    proba = clf.predict_proba(X[200:230])
+    assert vars(clf).keys() == before.keys()
+    assert all(vars(clf)[k] is v for k, v in before.items())
+    again = pickle.loads(pickle.dumps(clf)).predict_proba(X[200:230])
+    np.testing.assert_array_equal(again, proba, strict=True)
