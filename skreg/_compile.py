@@ -51,6 +51,11 @@ def _jobs():
         D = np.random.default_rng(0).standard_normal((6, X.shape[1])).astype(X.dtype)
         D /= np.linalg.norm(D, axis=1, keepdims=True)
         SparseCoder(dictionary=D, transform_n_nonzero_coefs=2).transform(X)
+        # more rows than one block, on two threads: the parallel kernel
+        # (one thread, or one block, runs the serial one above)
+        SparseCoder(dictionary=D, transform_n_nonzero_coefs=2, n_jobs=2).transform(
+            np.repeat(X, 6, axis=0)
+        )
         KSVD(n_components=6, max_iter=1, random_state=0).fit(X)
 
     def knn(X, y):
@@ -76,6 +81,10 @@ def _jobs():
         ]),
         ("ManifoldTangentClassifier", fit(lambda: ManifoldTangentClassifier(
             cae_hidden=4, n_tangents=2, cae_max_iter=1, **small))),
+        ("MLPClassifier (convolution, max pooling)", fit(
+            lambda: MLPClassifier(conv_layers=[dict(filters=2, kernel_size=3,
+                                  padding="same", pool=2)], image_shape=(4, 4),
+                                  **small))),
         ("BaggedMLPClassifier", fit(lambda: BaggedMLPClassifier(
             MLPClassifier(**small), n_estimators=2, random_state=0))),
         ("adversarial_accuracy (FGSM/PGD attacks)", attack),
