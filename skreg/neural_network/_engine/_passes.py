@@ -96,7 +96,10 @@ def forward(theta, net, opts, ws, rows, csr, seed, step, what):
 
     n0 = units[0]
     sw_sum = 0.0
-    A0 = block(ws.act, net, bs, 0, nb)  # the first product's input rows
+    # the first product's input rows: an empty placeholder (of the one type
+    # every branch gives) where layer 0 reads CSR entries or the masked
+    # block, since those nets may have no unmasked input block to view
+    A0 = view(ws.act, 0, 0, n0)
     if csr is not None:
         # CSR rows: the first product reads (and masks) the stored entries;
         # the net has no input block
@@ -122,6 +125,7 @@ def forward(theta, net, opts, ws, rows, csr, seed, step, what):
             sw_sum += sw[idx[i0 + r]]
         A0 = view(X.reshape(X.shape[0] * X.shape[1]), i0 * n0, nb, n0)
     else:
+        A0 = block(ws.act, net, bs, 0, nb)
         for r in range(nb):
             i = idx[i0 + r]
             sw_sum += sw[i]
