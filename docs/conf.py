@@ -33,7 +33,8 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "_templates", "auto_examples/**/*.ipynb"]
+# user_guide/_*.rst are fragments that pages include
+exclude_patterns = ["_build", "_templates", "auto_examples/**/*.ipynb", "user_guide/_*.rst"]
 root_doc = "index"
 
 # -- API reference, generated from each subpackage's __all__ -----------------
