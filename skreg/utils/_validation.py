@@ -1,5 +1,6 @@
 """Input checks shared by several subpackages."""
 
+import math
 from contextlib import contextmanager
 
 import numpy as np
@@ -25,9 +26,9 @@ def fitted_dense_rows(estimator, X):
     names expected (an estimator fitted on a DataFrame warns on arrays, so
     it takes the full path), and every entry finite unless
     ``sklearn.set_config(assume_finite=True)``; finiteness is tested as
-    scikit-learn does (a sum first, then, if that is not finite, the
-    entries), so a non-finite ``X`` takes the full path and gets
-    scikit-learn's error.  Checking by hand costs about 2 us where
+    scikit-learn does, an aggregate first (here the sum of squares) and, if
+    that is not finite, the entries, so a non-finite ``X`` takes the full
+    path and gets scikit-learn's error.  Checking by hand costs about 2 us where
     ``validate_data`` costs 60 (scikit-learn#16653 found input checks to be
     most of a small model's predict time).
     """
@@ -39,7 +40,16 @@ def fitted_dense_rows(estimator, X):
     if "feature_names_in_" in estimator.__dict__:
         return None
     if not get_config()["assume_finite"]:
-        if X.size <= _SMALL_CHECK:
+        flat = X if X.flags.c_contiguous else X.T if X.flags.f_contiguous else None
+        if flat is not None:
+            # the sum of squares is finite only if every entry is: a NaN
+            # makes it NaN, an infinity +inf, and squares cannot cancel; BLAS
+            # sums them in one pass with no temporary (0.6 us for one row,
+            # isfinite(X).all() 1.4 us).  Overflow of large finite entries
+            # falls back to the entries.
+            if not math.isfinite(np.vdot(flat, flat)) and not np.isfinite(X).all():
+                return None
+        elif X.size <= _SMALL_CHECK:
             if not np.isfinite(X).all():
                 return None
         else:

@@ -130,6 +130,24 @@ def test_fast_validation_takes_only_arrays_it_can_pass_unchanged(mlp, digits):
     assert fitted_dense_rows(mlp, huge) is huge
 
 
+def test_fast_finiteness_check_agrees_with_isfinite_in_every_layout(mlp):
+    # the aggregate test must reject exactly the arrays holding a NaN or an
+    # infinity, whatever the layout, dtype and magnitude of the rest
+    rng = np.random.default_rng(0)
+    d = mlp.n_features_in_
+    for trial in range(200):
+        n = int(rng.integers(1, 6))
+        dtype = (np.float32, np.float64)[trial % 2]
+        scales = (1.0, 1e20, 1e200) if dtype == np.float64 else (1.0, 1e20)
+        scale = scales[trial % len(scales)]
+        X = (rng.standard_normal((n, d)) * scale).astype(dtype)
+        if trial % 4:
+            X.flat[rng.integers(X.size)] = (np.nan, np.inf, -np.inf)[trial % 3]
+        for view in (X, np.asfortranarray(X), np.repeat(X, 2, axis=1)[:, ::2]):
+            got = fitted_dense_rows(mlp, view)
+            assert (got is None) == (not np.isfinite(view).all()), (trial, view.flags)
+
+
 def test_bad_input_at_predict_gets_scikit_learns_errors(mlp, digits):
     X, _ = digits
     bad = X[:2].copy()
