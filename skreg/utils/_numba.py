@@ -24,8 +24,9 @@ Where compiled kernels are cached
 numba invalidates a cached function only when its own source file
 changes, so after an edit to a callee in another module a cached caller
 would run stale code.  skreg's kernels are therefore cached under a
-directory named by a hash of all of skreg's sources (:data:`CACHE_DIR`),
-chosen at import from, in order: ``$NUMBA_CACHE_DIR/skreg-<hash>``, the
+directory (:data:`CACHE_DIR`) named by a hash of every source a kernel can
+depend on (:data:`KERNEL_SOURCES`), chosen at import from, in order:
+``$NUMBA_CACHE_DIR/skreg-<hash>``, the
 package's own ``__pycache__``, the user cache directory
 (``$XDG_CACHE_HOME`` or ``~/.cache``), a per-user temporary directory
 (with a warning; private to the user, since cache files are pickles), and
@@ -75,12 +76,42 @@ _OVERLOAD = dict(fastmath=set(SAFE_FASTMATH), error_model="numpy")
 _PACKAGE = pathlib.Path(__file__).resolve().parent.parent
 
 
-def source_hash():
-    """A short hash of every Python source of skreg (names and contents)."""
+#: The sources a compiled kernel can depend on, relative to the package: each
+#: module that defines a kernel or an overload, and each skreg module those
+#: import from (numba freezes an imported global, such as an output-kind
+#: constant, into the machine code).  Only these are hashed into the cache
+#: directory's name, so editing an estimator's Python, a tour or a docstring
+#: keeps the compiled kernels.  tests/utils/test_numba.py derives the set from
+#: the dispatchers and the imports and checks that it is exactly this one.
+KERNEL_SOURCES = (
+    "decomposition/_kernels.py",
+    "neighbors/_kernels.py",
+    "neural_network/_cae.py",
+    "neural_network/_engine/_adversarial.py",
+    "neural_network/_engine/_conv.py",
+    "neural_network/_engine/_elementwise.py",
+    "neural_network/_engine/_fast_dropout.py",
+    "neural_network/_engine/_inference.py",
+    "neural_network/_engine/_layers.py",
+    "neural_network/_engine/_losses.py",
+    "neural_network/_engine/_optimizers.py",
+    "neural_network/_engine/_passes.py",
+    "neural_network/_engine/_penalties.py",
+    "neural_network/_engine/_plain.py",
+    "neural_network/_engine/_products.py",
+    "neural_network/_engine/_random.py",
+    "neural_network/_engine/_records.py",
+    "neural_network/_engine/_tangent.py",
+    "utils/_numba.py",
+)
+
+
+def source_hash(sources=KERNEL_SOURCES):
+    """A short hash of the kernel sources' names and contents."""
     h = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
-        h.update(str(path.relative_to(_PACKAGE)).encode())
-        h.update(path.read_bytes())
+    for rel in sorted(sources):
+        h.update(rel.encode())
+        h.update((_PACKAGE / rel).read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -189,6 +220,9 @@ CACHE_DIR = choose_cache_dir(source_hash())
 #: compiled (or loaded from the cache) a kernel variant: the tour uses it to
 #: check that its untimed warm-up covered the code paths it then times.
 _DISPATCHERS = []
+#: Every function :func:`dispatch_on_types` made an overload of (its module's
+#: source is compiled into its callers, so it belongs in KERNEL_SOURCES).
+_OVERLOADED = []
 
 
 def loaded_variants():
@@ -257,6 +291,7 @@ def dispatch_on_types(choose):
         # numba binds the argument types by the typing function's signature
         typing.__signature__ = inspect.signature(func)
         overload(func, jit_options=_OVERLOAD)(typing)
+        _OVERLOADED.append(func)
         return func
 
     return wrap

@@ -1,9 +1,12 @@
 """Kernel-cache location and robustness, and the array normalisation that
 keeps one compiled variant per dtype."""
 
+import ast
+import importlib
 import json
 import os
 import pathlib
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -55,15 +58,79 @@ def test_as_kernel_array_passes_a_ready_array_through():
 
 
 # --- cache location -----------------------------------------------------------------
-def test_source_hash_follows_the_sources(tmp_path, monkeypatch):
-    (tmp_path / "a.py").write_text("x = 1\n")
+def test_source_hash_follows_the_kernel_sources_only(tmp_path, monkeypatch):
+    (tmp_path / "k.py").write_text("x = 1\n")
+    (tmp_path / "est.py").write_text("y = 1\n")
     monkeypatch.setattr(_numba, "_PACKAGE", tmp_path)
-    h1 = _numba.source_hash()
-    (tmp_path / "a.py").write_text("x = 2\n")
-    h2 = _numba.source_hash()
-    (tmp_path / "b.py").write_text("")
-    h3 = _numba.source_hash()
+    h1 = _numba.source_hash(("k.py",))
+    (tmp_path / "est.py").write_text("y = 2\n")
+    assert _numba.source_hash(("k.py",)) == h1
+    (tmp_path / "k.py").write_text("x = 2\n")
+    h2 = _numba.source_hash(("k.py",))
+    (tmp_path / "k2.py").write_text("")
+    h3 = _numba.source_hash(("k.py", "k2.py"))
     assert len({h1, h2, h3}) == 3
+
+
+def _skreg_imports(module, package_root):
+    """The skreg modules ``module``'s source imports from (any depth)."""
+    rel = module.replace(".", "/")
+    path = package_root / f"{rel}.py"
+    is_pkg = not path.exists()
+    if is_pkg:
+        path = package_root / rel / "__init__.py"
+    parent = module if is_pkg else module.rpartition(".")[0]
+
+    def exists(name):
+        stem = package_root / name.replace(".", "/")
+        return stem.with_suffix(".py").exists() or (stem / "__init__.py").exists()
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = parent.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                source = f"{base}.{node.module}" if node.module else base
+            else:
+                source = node.module or ""
+            if source.split(".")[0] != "skreg":
+                continue
+            for alias in node.names:  # "from . import _x" imports a module
+                sub = f"{source}.{alias.name}"
+                found.add(sub if exists(sub) else source)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "skreg")
+    return found
+
+
+def test_kernel_sources_are_every_module_a_kernel_depends_on():
+    # a kernel module left out of the hash would let a cached kernel outlive
+    # an edit to its source or to a constant it imports; a module put in
+    # needlessly recompiles everything whenever it is edited
+    import skreg
+
+    for info in pkgutil.walk_packages(skreg.__path__, "skreg."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    roots = {d.py_func.__module__ for d in _numba._DISPATCHERS}
+    roots |= {f.__module__ for f in _numba._OVERLOADED}
+    assert roots, "no kernel was registered"
+    package_root = pathlib.Path(skreg.__file__).resolve().parent.parent
+    closure, todo = set(), list(roots)
+    while todo:
+        name = todo.pop()
+        if name not in closure:
+            closure.add(name)
+            todo.extend(_skreg_imports(name, package_root))
+
+    def source(name):
+        rel = name.split(".", 1)[1].replace(".", "/")
+        return rel + ("/__init__.py" if (_numba._PACKAGE / rel).is_dir() else ".py")
+
+    # a package's __init__ runs on import but is only a dependency if named
+    needed = {source(n) for n in closure}
+    assert needed == set(_numba.KERNEL_SOURCES)
 
 
 def test_cache_dir_is_keyed_by_the_source_hash():
@@ -207,7 +274,7 @@ tempfile._candidate_tempdir_list = lambda: [
 # left as they are; the script's premise check catches what that leaves.
 _READ_ONLY_MOUNTS = (
     "for m in $(cut -d' ' -f2 /proc/self/mounts); do "
-    "mount -o remount,bind,ro \"$m\" 2>/dev/null; done; "
+    'mount -o remount,bind,ro "$m" 2>/dev/null; done; '
     'exec "$@"'
 )
 
@@ -221,7 +288,7 @@ def _read_only_namespace():
     prefix = [unshare, "--user", "--map-root-user", "--mount", "sh", "-c"]
     try:
         probe = subprocess.run(
-            [*prefix, "mount -o remount,bind,ro / && exec \"$@\"", "sh", "true"],
+            [*prefix, 'mount -o remount,bind,ro / && exec "$@"', "sh", "true"],
             capture_output=True,
             timeout=30,
             check=False,
