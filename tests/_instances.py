@@ -18,6 +18,7 @@ small and fast, and lists the few deviations scikit-learn itself accepts.
 """
 
 import inspect
+import os
 
 import numpy as np
 from sklearn.base import clone
@@ -48,13 +49,24 @@ CHECK_ADAPTERS: dict = {}
 EXPECTED_FAILED: dict = {}
 
 
-def make_instances():
-    """One instance per discovered estimator and per registered variant."""
+def make_instances(variants=None):
+    """One instance per discovered estimator and per registered variant.
+
+    ``variants=False`` gives the one base instance per estimator.  None reads
+    ``SKREG_CHECK_VARIANTS`` (``0``: base instances only), which .ci/run's
+    oldest-versions leg sets: there the checks are about scikit-learn's,
+    numpy's and numba's APIs at their lower bounds, which every estimator's
+    base instance reaches, while each variant (a solver, a layer kind, a
+    mode) mostly adds kernel variants to compile, the leg's cost; the main
+    leg checks every variant on the current versions.
+    """
+    if variants is None:
+        variants = os.environ.get("SKREG_CHECK_VARIANTS", "1") != "0"
     instances = []
     for name, cls in all_estimators():
         base = FAST_PARAMS.get(name, {})
         instances.append(cls(**base))
-        for variant in VARIANTS.get(name, []):
+        for variant in VARIANTS.get(name, []) if variants else ():
             instances.append(cls(**{**base, **variant}))
     return instances
 
